@@ -1,0 +1,166 @@
+"""The seq2seq model: bidirectional LSTM encoder, LSTM decoder, Luong attention, tied output.
+
+Training runs `call((source, target_in))` with teacher forcing and the fused keras.layers.LSTM.
+Serving runs `encode(source)` once and then `decode_step(...)` per token, whose LSTM update is
+written out gate by gate in `chatbot.lstm` and reads the same weights.
+
+Attention is Luong et al. (2015), "general" score: score(h_t, s) = h_t W_a s, then
+attentional hidden state h~_t = tanh(W_c [c_t; h_t]). With `arch="baseline"` there is no
+attention: the decoder sees only the encoder's final state (Sutskever et al., 2014).
+
+Written with `keras.ops` only, so the same code trains under the JAX backend on a GPU.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import keras
+from keras import layers, ops
+
+from chatbot.config import ModelConfig
+from chatbot.lstm import lstm_step
+
+NEG_INF = -1e9
+
+
+class Memory(NamedTuple):
+    """What the decoder attends to, computed once per request by `encode`."""
+
+    values: object  # encoder outputs (B, S, 2U)
+    keys: object  # values projected by W_a, so a step's score is one batched dot (B, S, 2U)
+    mask: object  # true at real source tokens (B, S)
+
+
+@keras.saving.register_keras_serializable(package="lembra")
+class LuongAttention(layers.Layer):
+    """Luong "general" attention followed by the attentional hidden state h~ = tanh(W_c [ctx; h])."""
+
+    def __init__(self, units: int, out_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.out_dim = out_dim
+
+    def build(self, input_shape=None):
+        self.w_a = self.add_weight(shape=(self.units, self.units), name="w_a",
+                                   initializer="glorot_uniform")
+        self.w_c = self.add_weight(shape=(2 * self.units, self.out_dim), name="w_c",
+                                   initializer="glorot_uniform")
+
+    def keys(self, values):
+        return ops.matmul(values, ops.transpose(self.w_a))  # (B, S, U)
+
+    def call(self, queries, values, keys, mask):
+        """queries (B, T, U) -> attentional states (B, T, out_dim) and weights (B, T, S)."""
+        scores = ops.einsum("btu,bsu->bts", queries, keys)
+        scores = ops.where(ops.expand_dims(mask, 1), scores, NEG_INF)
+        weights = ops.softmax(scores, axis=-1)
+        context = ops.einsum("bts,bsu->btu", weights, values)
+        attended = ops.tanh(ops.matmul(ops.concatenate([context, queries], -1), self.w_c))
+        return attended, weights
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "out_dim": self.out_dim}
+
+
+@keras.saving.register_keras_serializable(package="lembra")
+class Seq2Seq(keras.Model):
+    """Encoder-decoder LSTM; the constructor takes the ModelConfig fields as a dict."""
+
+    def __init__(self, model_config: dict, **kwargs):
+        super().__init__(**kwargs)
+        self.model_config = dict(model_config)
+        cfg = self.cfg = ModelConfig.from_dict(model_config)
+        self.embedding = layers.Embedding(cfg.vocab_size, cfg.embed_dim, name="embedding")
+        self.encoders = [
+            layers.Bidirectional(
+                layers.LSTM(cfg.enc_units, return_sequences=True, return_state=True),
+                name=f"encoder_{i}")
+            for i in range(cfg.enc_layers)
+        ]
+        self.decoder_lstm = layers.LSTM(cfg.dec_units, return_sequences=True, name="decoder_lstm")
+        if cfg.arch == "attention":
+            self.attention = LuongAttention(cfg.dec_units, cfg.embed_dim, name="attention")
+        else:
+            self.bridge = layers.Dense(cfg.embed_dim, activation="tanh", name="bridge")
+        if not cfg.tie_embeddings:
+            self.projection = layers.Dense(cfg.vocab_size, use_bias=False, name="projection")
+        self.dropout = layers.Dropout(cfg.dropout)
+        self.build_all()
+
+    def build_all(self):
+        """Create every weight now so a loaded model needs no sample call before its weights load."""
+        cfg = self.cfg
+        self.embedding.build((None, None))
+        width = cfg.embed_dim
+        for encoder in self.encoders:
+            encoder.build((None, None, width))
+            width = 2 * cfg.enc_units
+        self.decoder_lstm.build((None, None, cfg.embed_dim))
+        if cfg.arch == "attention":
+            self.attention.build()
+        else:
+            self.bridge.build((None, cfg.dec_units))
+        if not cfg.tie_embeddings:
+            self.projection.build((None, cfg.embed_dim))
+        self.output_bias = self.add_weight(shape=(cfg.vocab_size,), name="output_bias",
+                                           initializer="zeros")
+        self.built = True
+
+    # -- training ---------------------------------------------------------------------------
+
+    def call(self, inputs, training=False):
+        """inputs = (source (B, S), target_in (B, T)) -> logits (B, T, V)."""
+        source, target_in = inputs
+        memory, (h, c) = self.encode(source, training=training)
+        y = self.dropout(self.embedding(target_in), training=training)  # (B, T, E)
+        dec = self.decoder_lstm(y, initial_state=[h, c], training=training)  # (B, T, 2U)
+        dec = self.dropout(dec, training=training)
+        if self.cfg.arch == "attention":
+            states, _ = self.attention(dec, memory.values, memory.keys, memory.mask)
+        else:
+            states = self.bridge(dec)
+        return self.logits(self.dropout(states, training=training))
+
+    # -- inference --------------------------------------------------------------------------
+
+    def encode(self, source, training=False):
+        """source (B, S) ids, 0 = padding -> Memory and the decoder's initial (h, c), each (B, 2U)."""
+        mask = ops.not_equal(source, 0)
+        x = self.dropout(self.embedding(source), training=training)
+        for encoder in self.encoders:
+            x, h_fw, c_fw, h_bw, c_bw = encoder(x, mask=mask, training=training)
+            x = self.dropout(x, training=training)
+        h = ops.concatenate([h_fw, h_bw], -1)
+        c = ops.concatenate([c_fw, c_bw], -1)
+        keys = self.attention.keys(x) if self.cfg.arch == "attention" else x
+        return Memory(x, keys, mask), (h, c)
+
+    def decode_step(self, token, h, c, memory: Memory):
+        """One generated token. token (B,), h and c (B, 2U) -> logits (B, V), h, c, gates, attention (B, S)."""
+        cell = self.decoder_lstm.cell
+        x = self.embedding(token)  # (B, E)
+        h, c, gates = lstm_step(x, h, c, cell.kernel, cell.recurrent_kernel, cell.bias)
+        if self.cfg.arch == "attention":
+            states, weights = self.attention(ops.expand_dims(h, 1), memory.values, memory.keys,
+                                             memory.mask)
+            states, weights = states[:, 0], weights[:, 0]
+        else:
+            states = self.bridge(h)
+            weights = ops.zeros_like(ops.cast(memory.mask, h.dtype))
+        return self.logits(states), h, c, gates, weights
+
+    def logits(self, states):
+        if self.cfg.tie_embeddings:
+            table = self.embedding.embeddings  # (V, E): the output layer reuses the input embedding
+            return ops.matmul(states, ops.transpose(table)) + self.output_bias
+        return self.projection(states) + self.output_bias
+
+    def get_config(self):
+        return {"model_config": self.model_config, "name": self.name}
+
+
+def build_model(config: ModelConfig) -> Seq2Seq:
+    import dataclasses
+
+    return Seq2Seq(dataclasses.asdict(config), name=f"lembra_{config.arch}")

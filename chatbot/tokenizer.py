@@ -1,0 +1,76 @@
+"""A thin SentencePiece wrapper (after llama's tokenizer.py).
+
+The unigram model lives in the bundle beside the weights as `tokenizer.model`. Ids are fixed:
+0 pad, 1 unk, 2 bos, 3 eos, 4 the turn separator that joins context turns for the encoder.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import sentencepiece as spm
+
+SEP = "<sep>"
+
+
+class Tokenizer:
+    pad_id, unk_id, bos_id, eos_id, sep_id = 0, 1, 2, 3, 4
+
+    def __init__(self, model_path: str | Path):
+        self.path = Path(model_path)
+        self.sp = spm.SentencePieceProcessor(model_file=str(self.path))
+        assert self.sp.piece_to_id(SEP) == self.sep_id, "tokenizer lacks the <sep> symbol"
+
+    @property
+    def vocab_size(self) -> int:
+        return self.sp.get_piece_size()
+
+    def encode(self, text: str, bos: bool = False, eos: bool = False) -> list[int]:
+        ids = self.sp.encode(normalize(text))
+        return ([self.bos_id] if bos else []) + ids + ([self.eos_id] if eos else [])
+
+    def encode_context(self, turns: Sequence[str], max_turns: int, max_len: int) -> list[int]:
+        """Last `max_turns` turns joined by <sep>, truncated from the left: the newest words matter most."""
+        ids: list[int] = []
+        for turn in turns[-max_turns:]:
+            if ids:
+                ids.append(self.sep_id)
+            ids.extend(self.encode(turn))
+        return ids[-max_len:] if ids else [self.unk_id]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        keep = [int(i) for i in ids if int(i) > self.sep_id]
+        return self.sp.decode(keep)
+
+    def pieces(self, ids: Iterable[int]) -> list[str]:
+        return [self.sp.id_to_piece(int(i)) for i in ids]
+
+    @staticmethod
+    def train(texts: Iterable[str], out_path: str | Path, vocab_size: int = 8000) -> "Tokenizer":
+        """Train a unigram model; `hard_vocab_limit=False` lets tiny corpora get a smaller vocab."""
+        out_path = Path(out_path)
+        model = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=(normalize(t) for t in texts),
+            model_writer=model,
+            model_type="unigram",
+            vocab_size=vocab_size,
+            hard_vocab_limit=False,
+            pad_id=0, unk_id=1, bos_id=2, eos_id=3,
+            user_defined_symbols=[SEP],
+            character_coverage=0.9995,
+            input_sentence_size=2_000_000,
+            shuffle_input_sentence=True,
+            num_threads=2,
+            minloglevel=2,
+        )
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_bytes(model.getvalue())
+        return Tokenizer(out_path)
+
+
+def normalize(text: str) -> str:
+    """Lower-case and collapse whitespace: chat text is noisy and the corpus is small."""
+    return " ".join(text.lower().split())
