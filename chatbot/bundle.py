@@ -1,0 +1,83 @@
+"""A model bundle: one directory holding everything serving needs, loaded from one path.
+
+    model.keras        weights and architecture (custom layers registered in chatbot.model)
+    tokenizer.model    the SentencePiece model the weights were trained with
+    config.json        the ModelConfig
+    manifest.json      which data, which split (written by train/)
+    metrics.json       evaluation figures (written by train/)
+    history.csv        per-epoch losses; curves.png their plot
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatbot.config import ConfigError, ModelConfig
+from chatbot.tokenizer import Tokenizer
+
+MODEL_FILE = "model.keras"
+TOKENIZER_FILE = "tokenizer.model"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+
+
+class BundleError(ValueError):
+    """The bundle directory is missing a file or holds one that cannot be read."""
+
+
+@dataclass
+class Bundle:
+    path: Path
+    config: ModelConfig
+    tokenizer: Tokenizer
+    model: object  # chatbot.model.Seq2Seq
+    version: str
+
+
+def bundle_version(path: str | Path) -> str:
+    """Directory name plus a short hash of the weights file: changes whenever the model does."""
+    path = Path(path)
+    digest = hashlib.sha1()
+    with open(path / MODEL_FILE, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return f"{path.resolve().name}-{digest.hexdigest()[:8]}"
+
+
+def check_bundle(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(f"model bundle not found: {path} is not a directory")
+    for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE):
+        if not (path / name).is_file():
+            raise BundleError(f"model bundle {path} is missing {name}")
+    return path
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    import keras
+
+    import chatbot.model  # noqa: F401  (registers the custom layers)
+
+    path = check_bundle(path)
+    try:
+        config = ModelConfig.load(path / CONFIG_FILE)
+    except (ConfigError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path / CONFIG_FILE}: {exc}") from exc
+    try:
+        tokenizer = Tokenizer(path / TOKENIZER_FILE)
+    except (OSError, RuntimeError, AssertionError) as exc:
+        raise BundleError(f"{path / TOKENIZER_FILE}: cannot load tokenizer ({exc})") from exc
+    try:
+        model = keras.models.load_model(path / MODEL_FILE, compile=False)
+    except Exception as exc:  # keras raises many types for a corrupt archive
+        raise BundleError(f"{path / MODEL_FILE}: cannot load model ({type(exc).__name__})") from exc
+    return Bundle(path, config, tokenizer, model, bundle_version(path))
+
+
+def read_metrics(path: str | Path) -> dict:
+    file = Path(path) / METRICS_FILE
+    return json.loads(file.read_text()) if file.is_file() else {}

@@ -1,0 +1,85 @@
+"""The training configuration: one frozen dataclass, filled from the command line.
+
+Model hyperparameters live in chatbot.config.ModelConfig (saved with the model); everything about
+how the weights are fitted lives here (saved beside them as train_config.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from chatbot.config import ModelConfig, replace_checked
+
+CORPORA = ("chitchat", "cornell", "dailydialog", "jsonl", "transcripts")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    corpus: str = "chitchat"
+    data: str = ""  # file or directory for corpora that are not packaged
+    out: str = "models/tiny"
+    max_pairs: int = 0  # 0 = all training pairs
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    clipnorm: float = 1.0
+    patience: int = 3
+    bucketing: bool = True
+    time_budget_min: float = 0.0  # stop after this many minutes of fitting (0 = no limit)
+    resume: bool = False
+    seed: int = 1234
+    mixed_precision: str = "auto"  # auto (on when a GPU is present), on, off
+    init_from: str = ""  # fine-tune: start from this bundle's weights and tokenizer
+    only_positive: bool = False  # transcripts: keep only conversations with no thumbs-down
+    base_mix: float = 0.5  # fine-tune: share of base-corpus pairs mixed in to avoid forgetting
+    eval_limit: int = 500
+
+    def validate(self) -> None:
+        if self.corpus not in CORPORA:
+            raise ValueError(f"unknown corpus {self.corpus!r}; choose from {', '.join(CORPORA)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be positive")
+        if self.learning_rate <= 0:
+            raise ValueError("learning_rate must be positive")
+        if not 0.0 <= self.base_mix < 1.0:
+            raise ValueError("base_mix must be in [0, 1)")
+        if self.mixed_precision not in ("auto", "on", "off"):
+            raise ValueError("mixed_precision must be auto, on or off")
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True))
+
+
+ARCH_DEFAULTS = {"baseline": {"context_turns": 1, "tie_embeddings": False}}
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """One flag per TrainConfig and ModelConfig field, with the defaults shown in --help."""
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for group, cls in (("training", TrainConfig), ("model", ModelConfig)):
+        g = p.add_argument_group(group)
+        for field in dataclasses.fields(cls):
+            flag = "--" + field.name.replace("_", "-")
+            default = field.default
+            if isinstance(default, bool):
+                g.add_argument(flag, default=None, action=argparse.BooleanOptionalAction,
+                               help=f"(default: {default})")
+            else:
+                g.add_argument(flag, type=type(default), default=None,
+                               help=f"(default: {default})")
+    return p
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
+    """Split parsed flags into the two configs; only flags given on the command line override."""
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
+    train = replace_checked(TrainConfig(), {k: v for k, v in given.items() if k in train_keys})
+    model_overrides = {k: v for k, v in given.items() if k not in train_keys}
+    arch = model_overrides.get("arch", "attention")
+    model = replace_checked(ModelConfig(), {**ARCH_DEFAULTS.get(arch, {}), **model_overrides})
+    return train, model

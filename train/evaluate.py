@@ -1,0 +1,127 @@
+"""Evaluate a bundle the way users judge a chatbot, plus the classic corpus metrics.
+
+    python -m train.evaluate --model models/default --split test --limit 500 --json
+
+Perplexity is per whitespace word of the reference (total NLL of the reference's tokens, end of
+reply included, over its word count), so models with different tokenizers compare fairly. The
+reply metrics (distinct-n, unique-reply ratio, top-1 reply share) measure the "i don't know to
+everything" failure directly. The same `--limit` contexts are drawn for every model (seeded by
+position), so two bundles trained on the same corpus are scored on the same test turns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from chatbot.bot import Bot
+from chatbot.bundle import METRICS_FILE, BundleError
+from chatbot.decoding import DecodeOptions
+from chatbot.tokenizer import normalize
+from train import metrics
+from train.data import encode_pairs, pad_batch
+
+
+def test_pairs(bundle_dir: Path, split: str, limit: int, context_turns: int):
+    """The evaluation pairs named by the bundle's manifest: same corpus, same split rule."""
+    from train.corpora import load_corpus
+    from train.pairs import make_pairs, split_conversations
+
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    convs = load_corpus(manifest["corpus"], manifest.get("path"))
+    pairs = make_pairs(split_conversations(convs)[split], context_turns)
+    if limit and len(pairs) > limit:
+        keep = sorted(random.Random(0).sample(range(len(pairs)), limit))
+        pairs = [pairs[i] for i in keep]
+    return pairs
+
+
+def nll_per_word(bot: Bot, pairs, batch_size: int = 64) -> tuple[float, int]:
+    """Teacher-forced NLL (nats) of each reference reply, and the references' word count."""
+    model, cfg, tok = bot.bundle.model, bot.config, bot.tokenizer
+    data = encode_pairs(pairs, tok, cfg)
+    total, words = 0.0, 0
+    for start in range(0, len(data), batch_size):
+        src, tgt = data.source[start:start + batch_size], data.target[start:start + batch_size]
+        (s, t_in), t_out = pad_batch(src, tgt, max(len(x) for x in src), cfg.max_tgt_len)
+        logits = np.asarray(model((s, t_in), training=False), np.float64)
+        logits -= logits.max(-1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        picked = np.take_along_axis(logp, t_out[..., None], -1)[..., 0]
+        total -= float((picked * (t_out > 0)).sum())
+        words += sum(max(1, len(tok.decode(t).split())) for t in tgt)
+    return total, words
+
+
+def evaluate_bundle(path: str | Path, split: str = "test", limit: int = 500,
+                    options: DecodeOptions | None = None, write: bool = False) -> dict:
+    path = Path(path)
+    bot = Bot.load(path)
+    options = options or DecodeOptions(seed=0)
+    pairs = test_pairs(path, split, limit, bot.config.context_turns)
+    if not pairs:
+        raise ValueError(f"split {split!r} of {path} has no pairs")
+    nll, n_words = nll_per_word(bot, pairs)
+    bot.reply(["warm up"], options)  # trace the decoder before timing
+    hyps, latencies = [], []
+    for context, _ in pairs:
+        reply = bot.reply(context, options)
+        hyps.append(reply.text)
+        latencies.append(reply.latency_ms)
+    refs = [normalize(reply) for _, reply in pairs]
+    result = {
+        "model_version": bot.version,
+        "split": split,
+        "n": len(pairs),
+        "decoding": options.to_dict(),
+        "perplexity_per_word": metrics.perplexity_per_word(nll, n_words),
+        "bleu": metrics.bleu(hyps, refs),
+        "distinct_1": metrics.distinct_n(hyps, 1),
+        "distinct_2": metrics.distinct_n(hyps, 2),
+        "unique_reply_ratio": metrics.unique_reply_ratio(hyps),
+        "top1_reply_share": metrics.top1_reply_share(hyps),
+        "mean_reply_words": metrics.mean_reply_words(hyps),
+        "latency_ms_p50": metrics.percentile(latencies, 50),
+        "latency_ms_p95": metrics.percentile(latencies, 95),
+        "samples": [{"context": c, "reference": r, "reply": h}
+                    for (c, r), h in list(zip(pairs, hyps))[:20]],
+    }
+    if write:
+        file = path / METRICS_FILE
+        existing = json.loads(file.read_text()) if file.is_file() else {}
+        existing[split] = result
+        file.write_text(json.dumps(existing, indent=2))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Evaluate a model bundle on a split of its corpus.")
+    p.add_argument("--model", required=True, help="bundle directory")
+    p.add_argument("--split", default="test", choices=("train", "valid", "test"))
+    p.add_argument("--limit", type=int, default=500, help="number of contexts (0 = all)")
+    p.add_argument("--mode", default=None, help="decoding mode: greedy, beam or sample")
+    p.add_argument("--write", action="store_true", help="store the result in metrics.json")
+    p.add_argument("--json", action="store_true", help="print JSON (default: a short table)")
+    args = p.parse_args(argv)
+    try:
+        options = DecodeOptions.from_dict({"seed": 0, **({"mode": args.mode} if args.mode else {})})
+        result = evaluate_bundle(args.model, args.split, args.limit, options, args.write)
+    except (BundleError, ValueError, OSError, KeyError) as exc:
+        print(f"evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
+    else:
+        for key, value in result.items():
+            if isinstance(value, float):
+                print(f"{key:>22}  {value:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

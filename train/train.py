@@ -1,0 +1,246 @@
+"""Train a Lembra model bundle from a dialogue corpus.
+
+    python -m train.train --corpus chitchat --out models/mine            # the default model
+    python -m train.train --corpus chitchat --max-pairs 5000 --epochs 1 --out models/tiny
+    python -m train.train --arch baseline --out models/baseline         # the reference peer
+    python -m train.train --corpus jsonl --data my_chats.jsonl --out models/mine
+    python -m train.train ... --resume                                   # continue after a stop
+
+Steps: load the corpus -> split by conversation (90/5/5) -> (context, reply) pairs -> a
+SentencePiece tokenizer on the training split -> Keras fit with length-bucketed batches,
+best-on-validation checkpointing, early stopping and resumable backups -> the bundle directory
+(model.keras, tokenizer.model, config.json, manifest.json, history.csv, curves.png,
+metrics.json).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import keras
+
+from chatbot.config import ConfigError, ModelConfig
+from train.config import TrainConfig, configs_from_args, parser
+
+
+def log(message: str) -> None:
+    print(f"[train] {message}", flush=True)
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+def load_pairs(train_cfg: TrainConfig, model_cfg: ModelConfig):
+    """Corpus -> {split: [(context, reply)]} and the manifest describing it."""
+    from train.corpora import load_corpus
+    from train.pairs import make_pairs, split_conversations
+
+    convs = load_corpus(train_cfg.corpus, train_cfg.data or None)
+    if train_cfg.corpus == "transcripts" and train_cfg.only_positive:
+        convs = [c for c in convs if not any(getattr(t, "rating", None) == -1 for t in c.turns)]
+    splits = split_conversations(convs)
+    pairs = {name: make_pairs(part, model_cfg.context_turns) for name, part in splits.items()}
+    if train_cfg.max_pairs and len(pairs["train"]) > train_cfg.max_pairs:
+        rng = random.Random(train_cfg.seed)
+        pairs["train"] = rng.sample(pairs["train"], train_cfg.max_pairs)
+        n_valid = max(50, train_cfg.max_pairs // 20)
+        pairs["valid"] = pairs["valid"][:n_valid]
+    return splits, pairs
+
+
+def train_texts(splits) -> list[str]:
+    return [turn.text for conv in splits["train"] for turn in conv.turns]
+
+
+def make_tokenizer(train_cfg: TrainConfig, model_cfg: ModelConfig, splits, out: Path):
+    from chatbot.bundle import TOKENIZER_FILE
+    from chatbot.tokenizer import Tokenizer
+
+    path = out / TOKENIZER_FILE
+    if train_cfg.init_from:
+        shutil.copyfile(Path(train_cfg.init_from) / TOKENIZER_FILE, path)
+    elif not (train_cfg.resume and path.is_file()):
+        log(f"training a {model_cfg.vocab_size}-piece SentencePiece tokenizer on the train split")
+        Tokenizer.train(train_texts(splits), path, model_cfg.vocab_size)
+    return Tokenizer(path)
+
+
+# -- model and fit ------------------------------------------------------------------------------
+
+
+def use_mixed_precision(setting: str) -> bool:
+    if setting != "auto":
+        return setting == "on"
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.devices()[0].platform == "gpu"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    return False
+
+
+def distribution_scope():
+    """MirroredStrategy over local GPUs, MultiWorkerMirroredStrategy when TF_CONFIG names several
+    machines, DataParallel under JAX; a no-op scope on one device."""
+    import contextlib
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if "TF_CONFIG" in os.environ:
+            return tf.distribute.MultiWorkerMirroredStrategy().scope()
+        if len(tf.config.list_physical_devices("GPU")) > 1:
+            return tf.distribute.MirroredStrategy().scope()
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        if len(jax.devices()) > 1:
+            keras.distribution.set_distribution(keras.distribution.DataParallel())
+    return contextlib.nullcontext()
+
+
+def compile_model(model, train_cfg: TrainConfig):
+    model.compile(
+        optimizer=keras.optimizers.Adam(train_cfg.learning_rate, clipnorm=train_cfg.clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+    )
+    return model
+
+
+def build_or_load(train_cfg: TrainConfig, model_cfg: ModelConfig, vocab_size: int):
+    from chatbot.model import build_model
+
+    model_cfg = dataclasses.replace(model_cfg, vocab_size=vocab_size)
+    model = build_model(model_cfg)
+    if train_cfg.init_from:
+        parent = keras.models.load_model(Path(train_cfg.init_from) / "model.keras", compile=False)
+        model.set_weights(parent.get_weights())
+    return compile_model(model, train_cfg), model_cfg
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop fitting after a wall-clock budget, so two architectures get equal training time."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.minutes = minutes
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self.start > self.minutes * 60:
+            log(f"time budget of {self.minutes} min reached; stopping")
+            self.model.stop_training = True
+
+
+def callbacks(train_cfg: TrainConfig, out: Path):
+    ckpt = out / "checkpoints"
+    if not train_cfg.resume and ckpt.exists():
+        shutil.rmtree(ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    cbs = [
+        keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
+        keras.callbacks.ModelCheckpoint(str(ckpt / "best.weights.h5"), monitor="val_loss",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=train_cfg.patience),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=train_cfg.resume),
+    ]
+    if keras.backend.backend() == "tensorflow":
+        cbs.append(keras.callbacks.TensorBoard(str(out / "logs"), write_graph=False))
+    if train_cfg.time_budget_min > 0:
+        cbs.append(TimeBudget(train_cfg.time_budget_min))
+    return cbs
+
+
+def batches(data, model_cfg, train_cfg, shuffle):
+    from train.data import BucketedBatches, tf_dataset
+
+    if keras.backend.backend() == "tensorflow":
+        return tf_dataset(data, model_cfg, train_cfg.batch_size, train_cfg.bucketing,
+                          shuffle=shuffle, seed=train_cfg.seed)
+    return BucketedBatches(data, model_cfg, train_cfg.batch_size, seed=train_cfg.seed,
+                           shuffle=shuffle)
+
+
+def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
+    from chatbot.bundle import CONFIG_FILE
+    from train.bundle_io import save_bundle_model
+    from train.data import encode_pairs
+    from train.pairs import write_manifest
+    from train.plots import plot_history
+
+    out = Path(train_cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(train_cfg.seed)
+    t0 = time.monotonic()
+    log(f"loading corpus {train_cfg.corpus!r}")
+    splits, pairs = load_pairs(train_cfg, model_cfg)
+    counts = {k: len(v) for k, v in pairs.items()}
+    log(f"pairs: {counts}")
+    if not pairs["train"] or not pairs["valid"]:
+        raise ConfigError("the corpus gave no training or validation pairs; is it too small?")
+    write_manifest(out / "manifest.json", train_cfg.corpus, train_cfg.data or None, splits,
+                   counts, model_cfg.context_turns)
+    tokenizer = make_tokenizer(train_cfg, model_cfg, splits, out)
+    train_data = encode_pairs(pairs["train"], tokenizer, model_cfg)
+    valid_data = encode_pairs(pairs["valid"], tokenizer, model_cfg)
+
+    mixed = use_mixed_precision(train_cfg.mixed_precision)
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    with distribution_scope():
+        model, model_cfg = build_or_load(train_cfg, model_cfg, tokenizer.vocab_size)
+    (out / CONFIG_FILE).write_text(model_cfg.to_json())
+    train_cfg.save(out / "train_config.json")
+    log(f"model: {model.count_params():,} parameters, arch={model_cfg.arch}, "
+        f"mixed_precision={mixed}, backend={keras.backend.backend()}")
+
+    fit_start = time.monotonic()
+    model.fit(
+        batches(train_data, model_cfg, train_cfg, shuffle=True),
+        validation_data=batches(valid_data, model_cfg, train_cfg, shuffle=False),
+        epochs=train_cfg.epochs,
+        callbacks=callbacks(train_cfg, out),
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    fit_s = time.monotonic() - fit_start
+    best = out / "checkpoints" / "best.weights.h5"
+    if best.exists():
+        model.load_weights(best)
+    keras.mixed_precision.set_global_policy("float32")
+    save_bundle_model(model, model_cfg, out)
+    plot_history(out / "history.csv", out / "curves.png")
+    log(f"trained in {fit_s / 60:.1f} min ({train_data.n_tokens():,} target tokens per epoch); "
+        f"bundle at {out} ({(time.monotonic() - t0) / 60:.1f} min in all)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    try:
+        train_cfg, model_cfg = configs_from_args(args)
+        if train_cfg.init_from and not Path(train_cfg.init_from, "model.keras").is_file():
+            raise ConfigError(f"--init-from {train_cfg.init_from}: no model.keras there")
+        out = run(train_cfg, model_cfg)
+        if train_cfg.eval_limit > 0:
+            from train.evaluate import evaluate_bundle
+
+            evaluate_bundle(out, split="test", limit=train_cfg.eval_limit, write=True)
+    except (ConfigError, ValueError, OSError) as exc:
+        print(f"train: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
