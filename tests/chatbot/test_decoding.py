@@ -1,0 +1,101 @@
+"""Decoding: options validation, no retracing, batching, reproducible sampling, beam search."""
+
+import numpy as np
+import pytest
+
+from chatbot.bot import Bot
+from chatbot.config import ConfigError
+from chatbot.decoding import DecodeOptions
+
+
+@pytest.fixture(scope="module")
+def bot(random_bundle):
+    return Bot.load(random_bundle)
+
+
+def test_options_from_dict_rejects_unknown_and_bad_values():
+    assert DecodeOptions.from_dict({"mode": "beam", "beam_width": "3"}).beam_width == 3
+    with pytest.raises(ConfigError, match="unknown"):
+        DecodeOptions.from_dict({"bogus": 1})
+    with pytest.raises(ConfigError, match="mode"):
+        DecodeOptions.from_dict({"mode": "telepathy"})
+    with pytest.raises(ConfigError, match="beam_width"):
+        DecodeOptions.from_dict({"beam_width": 99})
+    with pytest.raises(ConfigError, match="seed"):
+        DecodeOptions.from_dict({"seed": "abc"})
+    with pytest.raises(ConfigError):
+        DecodeOptions.from_dict({"temperature": "hot"})
+
+
+@pytest.mark.parametrize("mode", ["greedy", "sample", "beam"])
+def test_no_retracing_across_requests(bot, mode):
+    options = DecodeOptions(mode=mode, seed=1)
+    bot.reply(["hello"], options)
+    before = bot.decoder.trace_count()
+    histories = [["hi"], ["what do you like to do", "i like books", "where are you from"],
+                 ["a much longer message about pizza and books and cats and mountains"]]
+    for h in histories:
+        bot.reply(h, DecodeOptions(mode=mode, seed=2, max_len=7, beam_width=3))
+    bot.reply_batch(histories, options)
+    assert bot.decoder.trace_count() == before
+
+
+def test_forced_length(bot):
+    for mode in ("greedy", "beam", "sample"):
+        reply = bot.reply(["hello"], DecodeOptions(mode=mode, min_len=12, max_len=12, seed=0))
+        assert len(reply.tokens) == 12
+
+
+def test_batch_greedy_equals_one_by_one(bot):
+    histories = [["hello how are you"], ["do you have any pets", "i have a cat"], ["pizza"]]
+    options = DecodeOptions(mode="greedy")
+    batched = [r.tokens for r in bot.reply_batch(histories, options)]
+    single = [bot.reply(h, options).tokens for h in histories]
+    assert batched == single
+
+
+def test_beam_batch_equals_one_by_one(bot):
+    histories = [["hello how are you"], ["good morning"]]
+    options = DecodeOptions(mode="beam", beam_width=3)
+    assert ([r.tokens for r in bot.reply_batch(histories, options)]
+            == [bot.reply(h, options).tokens for h in histories])
+
+
+def test_sampling_is_reproducible_with_a_seed_and_varies_without(bot):
+    options = DecodeOptions(mode="sample", temperature=1.5, top_p=1.0, seed=42)
+    assert bot.reply(["hello"], options).tokens == bot.reply(["hello"], options).tokens
+    seen = {tuple(bot.reply(["hello"], DecodeOptions(mode="sample", temperature=1.5)).tokens)
+            for _ in range(6)}
+    assert len(seen) > 1
+
+
+def test_no_repeated_trigrams(bot):
+    reply = bot.reply(["hello"], DecodeOptions(mode="greedy", min_len=20, max_len=20,
+                                               no_repeat_ngram=3))
+    trigrams = [tuple(reply.tokens[i:i + 3]) for i in range(len(reply.tokens) - 2)]
+    assert len(trigrams) == len(set(trigrams))
+
+
+def test_repeats_happen_without_blocking(bot):
+    """The guard above must be what removes repeats: an untrained model loops without it."""
+    reply = bot.reply(["hello"], DecodeOptions(mode="greedy", min_len=20, max_len=20,
+                                               no_repeat_ngram=0))
+    trigrams = [tuple(reply.tokens[i:i + 3]) for i in range(len(reply.tokens) - 2)]
+    assert len(trigrams) > len(set(trigrams))
+
+
+def test_explanation_shapes(bot):
+    reply = bot.reply(["hello how are you"], DecodeOptions(mode="beam"), explain=True)
+    ex = reply.explanation
+    assert len(ex["reply"]) == len(reply.tokens) == len(ex["attention"])
+    assert all(len(row) == len(ex["source"]) for row in ex["attention"])
+    np.testing.assert_allclose([sum(row) for row in ex["attention"]], 1.0, atol=1e-3)
+    for gate in ("input", "forget", "output"):
+        assert len(ex["gates"][gate]) == len(reply.tokens)
+        assert all(0.0 < v < 1.0 for v in ex["gates"][gate])
+
+
+def test_top_k_one_is_greedy(bot):
+    greedy = bot.reply(["good morning"], DecodeOptions(mode="greedy")).tokens
+    sampled = bot.reply(["good morning"], DecodeOptions(mode="sample", top_k=1, seed=5)).tokens
+    assert greedy == sampled
