@@ -14,7 +14,8 @@ request; each loop iteration is one call of the explicit LSTM step.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import tensorflow as tf
 

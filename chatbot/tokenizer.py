@@ -7,8 +7,8 @@ The unigram model lives in the bundle beside the weights as `tokenizer.model`. I
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import sentencepiece as spm
 
