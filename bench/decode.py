@@ -1,0 +1,217 @@
+"""Decoding speed: the naive keras-io loop vs. the compiled decoder, against a roofline bound.
+
+    python -m bench.decode --model models/default --json
+
+Every reply is forced to exactly --tokens generated tokens (min_len = max_len), so all runs do
+equal work. The naive baseline is what the keras-io lstm_seq2seq example does: one
+`model.predict` call per generated token from Python. The bound is a roofline for one greedy
+reply at batch 1: per token, the larger of (multiply-adds / measured matmul FLOP/s) and
+(weight bytes read / measured memory bandwidth); at batch 1 the step reads every decoder weight
+once, so bytes, not FLOPs, set it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from chatbot.bot import Bot
+from chatbot.decoding import DecodeOptions
+
+PROMPTS = [
+    ["hello there"], ["what do you do for fun on weekends?"], ["i just got back from a trip"],
+    ["do you like music", "yes i love it", "what kind?"], ["my cat is sick today"],
+    ["have you seen any good movies lately"], ["where did you grow up?"], ["i am so tired"],
+]
+
+
+class NaiveStep(keras.Model):
+    """The keras-io pattern: a step model called through `predict` once per token."""
+
+    def __init__(self, seq2seq):
+        super().__init__()
+        self.seq2seq = seq2seq
+
+    def call(self, inputs):
+        token, h, c, values, keys, mask = inputs
+        from chatbot.model import Memory
+
+        logits, h, c, _, _ = self.seq2seq.decode_step(token, h, c, Memory(values, keys, mask))
+        return logits, h, c
+
+
+class NaiveEncoder(keras.Model):
+    def __init__(self, seq2seq):
+        super().__init__()
+        self.seq2seq = seq2seq
+
+    def call(self, source):
+        memory, (h, c) = self.seq2seq.encode(source)
+        return memory.values, memory.keys, memory.mask, h, c
+
+
+def naive_reply(bot: Bot, encoder, step, history, n_tokens: int) -> list[int]:
+    source, _ = bot.encode_histories([history])
+    values, keys, mask, h, c = encoder.predict(source, verbose=0)
+    token = np.array([bot.tokenizer.bos_id], np.int32)
+    out = []
+    for _ in range(n_tokens):
+        logits, h, c = step.predict([token, h, c, values, keys, mask], verbose=0)
+        logits[:, :5] = -1e9  # specials and eos: force the full length, like min_len does
+        token = logits.argmax(-1).astype(np.int32)
+        out.append(int(token[0]))
+    return out
+
+
+def timed(fn, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return times
+
+
+def p50(xs):
+    return statistics.median(xs)
+
+
+def p95(xs):
+    return float(np.percentile(xs, 95))
+
+
+# -- roofline ---------------------------------------------------------------------------------
+
+
+def measure_machine(seconds: float = 1.0) -> dict:
+    """Matmul FLOP/s (float32, all threads TensorFlow uses) and streaming memory bandwidth."""
+    import tensorflow as tf
+
+    n = 1024
+    a = tf.random.normal([n, n])
+    tf.matmul(a, a)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        tf.matmul(a, a).numpy()
+        count += 1
+    flops = 2 * n**3 * count / (time.perf_counter() - start)
+    big = np.ones(64 * 1024 * 1024 // 4, np.float32)  # 64 MiB, well past the caches
+    dst = np.empty_like(big)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        np.copyto(dst, big)
+        count += 1
+    bandwidth = 2 * big.nbytes * count / (time.perf_counter() - start)  # read + write
+    return {"matmul_flops": flops, "memory_bytes_per_s": bandwidth}
+
+
+def step_cost(bot: Bot, source_len: int) -> dict:
+    """Multiply-adds and weight bytes of one decoder step at batch 1."""
+    cfg = bot.config
+    e, h, v, s = cfg.embed_dim, cfg.dec_units, bot.tokenizer.vocab_size, source_len
+    lstm = (e + h) * 4 * h
+    attention = (2 * s * h + 2 * h * e) if cfg.arch == "attention" else h * e
+    output = e * v
+    macs = lstm + attention + output
+    weights = lstm + 4 * h + (2 * h * e if cfg.arch == "attention" else h * e) + output + v + e
+    return {"macs_per_token": macs, "weight_bytes_per_token": 4 * weights}
+
+
+# -- the benchmark ----------------------------------------------------------------------------
+
+
+def default_size_bundle() -> Path:
+    """A default-size model with random weights, for machines without a trained bundle."""
+    from chatbot.config import ModelConfig
+    from chatbot.model import build_model
+    from chatbot.tokenizer import Tokenizer
+    from train.corpora import load_corpus
+
+    path = Path(tempfile.mkdtemp(prefix="lembra-bench-"))
+    texts = [t.text for c in load_corpus("chitchat", None)[:3000] for t in c.turns]
+    tok = Tokenizer.train(texts, path / "tokenizer.model", ModelConfig().vocab_size)
+    cfg = ModelConfig(vocab_size=tok.vocab_size)
+    build_model(cfg).save(path / "model.keras")
+    (path / "config.json").write_text(cfg.to_json())
+    return path
+
+
+def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dict:
+    bot = Bot.load(model_dir)
+    forced = {"min_len": n_tokens, "max_len": n_tokens, "no_repeat_ngram": 0}
+    greedy = DecodeOptions(mode="greedy", **forced)
+    beam4 = DecodeOptions(mode="beam", beam_width=4, **forced)
+    prompts = [PROMPTS[i % len(PROMPTS)] for i in range(repeats)]
+    batch16 = [PROMPTS[i % len(PROMPTS)] for i in range(16)]
+    for options in (greedy, beam4):  # trace once, outside the timings
+        bot.reply(prompts[0], options)
+    bot.reply_batch(batch16, greedy)
+
+    encoder, step = NaiveEncoder(bot.bundle.model), NaiveStep(bot.bundle.model)
+    naive_reply(bot, encoder, step, prompts[0], 2)
+    naive = timed(lambda: naive_reply(bot, encoder, step, prompts[0], n_tokens), naive_repeats)
+    it = iter(prompts * 3)
+    greedy_ms = timed(lambda: bot.reply(next(it), greedy), repeats)
+    beam_ms = timed(lambda: bot.reply(next(it), beam4), repeats)
+    batch1_s = sum(greedy_ms) / 1000.0 / repeats
+    batch16_ms = timed(lambda: bot.reply_batch(batch16, greedy), max(3, repeats // 4))
+    batch16_rps = 16 / (p50(batch16_ms) / 1000.0)
+
+    source_len = int(np.mean([len(bot.encode_histories([p])[1][0]) for p in PROMPTS]))
+    machine = measure_machine()
+    cost = step_cost(bot, source_len)
+    per_token_s = max(cost["macs_per_token"] * 2 / machine["matmul_flops"],
+                      cost["weight_bytes_per_token"] / machine["memory_bytes_per_s"])
+    bound_ms = per_token_s * n_tokens * 1000.0
+    greedy_p50 = p50(greedy_ms)
+    return {
+        "model": str(model_dir),
+        "model_version": bot.version,
+        "tokens_per_reply": n_tokens,
+        "naive_ms_p50": p50(naive), "naive_ms_p95": p95(naive),
+        "greedy_ms_p50": greedy_p50, "greedy_ms_p95": p95(greedy_ms),
+        "beam4_ms_p50": p50(beam_ms), "beam4_ms_p95": p95(beam_ms),
+        "batch1_replies_per_s": 1.0 / batch1_s,
+        "batch16_replies_per_s": batch16_rps,
+        "batch16_over_batch1": batch16_rps * batch1_s,
+        "speedup_greedy_vs_naive": p50(naive) / greedy_p50,
+        "bound_ms": bound_ms,
+        "greedy_over_bound": greedy_p50 / bound_ms,
+        **cost, **machine,
+        "retraces_during_timing": 0 if bot.decoder.trace_count() == 2 else bot.decoder.trace_count() - 2,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="models/default",
+                   help="bundle directory; a random default-size model if it does not exist")
+    p.add_argument("--tokens", type=int, default=24, help="generated tokens per reply")
+    p.add_argument("--repeats", type=int, default=40)
+    p.add_argument("--naive-repeats", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    model_dir = Path(args.model)
+    if not (model_dir / "model.keras").is_file():
+        print(f"bench: no bundle at {model_dir}; using a random default-size model",
+              file=sys.stderr)
+        model_dir = default_size_bundle()
+    result = run(model_dir, args.tokens, args.repeats, args.naive_repeats)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:>28}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
