@@ -8,7 +8,7 @@ PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: install run test lint model bench clean
+.PHONY: install run test lint bench clean
 
 install: $(STAMP)
 
@@ -18,12 +18,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
-# Trains a tiny model only when no shipped/default model exists.
-model: install
-	$(PY) -m chatbot.ensure_model
-
-run: model
-	$(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) app:app
+# Serves models/default; trains a tiny model first only when no bundle exists.
+run: install
+	@dir=$$($(PY) -m chatbot.ensure_model) && \
+	echo "Lembra on http://$(HOST):$(PORT) (model: $$dir)" && \
+	LEMBRA_MODEL_DIR=$$dir exec $(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) app:app
 
 test: install
 	$(PY) -m pytest
