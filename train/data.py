@@ -18,6 +18,7 @@ from chatbot.config import ModelConfig
 from chatbot.tokenizer import Tokenizer
 
 BUCKETS = (8, 16, 24, 32, 48, 64)
+COARSE_BUCKETS = (16, 32, 64)  # fewer shapes: each one is an XLA compilation under JAX
 
 
 @dataclass
@@ -95,12 +96,12 @@ class BucketedBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, data: Encoded, config: ModelConfig, batch_size: int, seed: int = 0,
-                 shuffle: bool = True, **kwargs):
+                 shuffle: bool = True, edges=COARSE_BUCKETS, **kwargs):
         super().__init__(**kwargs)
         self.data, self.config, self.batch_size = data, config, batch_size
         self.rng = np.random.default_rng(seed)
         self.shuffle = shuffle
-        self.edges = [b for b in BUCKETS if b < config.max_src_len] + [config.max_src_len]
+        self.edges = [b for b in edges if b < config.max_src_len] + [config.max_src_len]
         self.buckets: dict[int, list[int]] = {}
         for i, (s, t) in enumerate(zip(data.source, data.target)):
             edge = next(e for e in self.edges if max(len(s), len(t) + 1) <= e or
