@@ -1,0 +1,42 @@
+"""Lembra: a seq2seq LSTM chatbot served by Flask. `create_app()` is the application factory.
+
+Nothing heavy happens at import: TensorFlow, the database engine and the model are created inside
+`create_app`, once per process (gunicorn calls it in each worker after the fork).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from chatbot.config import AppConfig
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; `test_config` overrides the settings read from the environment."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    settings = AppConfig.from_env()
+    app.config.from_mapping({f.name.upper(): getattr(settings, f.name)
+                             for f in dataclasses.fields(settings)})
+    app.config.update(
+        LOAD_MODEL=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+    )
+    if test_config:
+        app.config.update(test_config)
+    # Migrating on start is a convenience for SQLite; PostgreSQL deployments run `init-db` once.
+    app.config.setdefault(
+        "AUTO_MIGRATE", make_url(app.config["DATABASE_URL"]).get_backend_name() == "sqlite")
+
+    from chatbot import db
+    from chatbot.web import init_web
+    from chatbot.web.replies import init_bot
+
+    db.init_app(app)
+    init_web(app)
+    init_bot(app)
+    return app

@@ -1,0 +1,200 @@
+"""The database: SQLAlchemy 2.x models, one engine per app, one session per request.
+
+SQLite is the default (WAL so readers never wait for the writer, a busy timeout so two writers
+queue instead of failing, foreign keys so deleting a conversation deletes its messages); any
+`DATABASE_URL` SQLAlchemy understands (e.g. `postgresql+psycopg2://...`) works unchanged.
+The schema lives in Alembic migrations (`migrations/`); `upgrade()` applies them, and
+`flask --app app init-db` is the command that calls it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app, g
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+TITLE_CHARS = 80
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite would otherwise hand back naive ones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(TITLE_CHARS), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = (Index("ix_conversations_visitor_updated", "visitor_id", "updated_at"),)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(8))  # "user" or "bot"
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bot replies only: which model answered, how it decoded, how long it took, and why.
+    model_version: Mapped[str | None] = mapped_column(String(128))
+    options: Mapped[dict | None] = mapped_column(JSON)
+    latency_ms: Mapped[float | None]
+    explanation: Mapped[dict | None] = mapped_column(JSON)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    feedback: Mapped[Feedback | None] = relationship(
+        back_populates="message", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Feedback(Base):
+    """One rating per reply; rating again replaces it."""
+
+    __tablename__ = "feedback"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    rating: Mapped[int] = mapped_column(SmallInteger)  # +1 or -1
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="feedback")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def upgrade(url: str) -> None:
+    """Bring the schema at `url` to the newest Alembic revision (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = url
+    command.upgrade(config, "head")
+
+
+def init_app(app: Flask) -> None:
+    """Create this app's engine, migrate SQLite on start, and close each request's session."""
+    url = app.config["DATABASE_URL"]
+    if app.config["AUTO_MIGRATE"]:
+        upgrade(url)
+    engine = make_engine(url)
+    app.extensions["lembra.db"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+    app.cli.add_command(init_db_command)
+
+
+def get_session() -> Session:
+    """The session of the current request, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["lembra.db"]()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def ping() -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        get_session().execute(text("SELECT 1"))
+        get_session().rollback()
+        return True
+    except Exception:  # any driver error means "not reachable"
+        current_app.logger.exception("database ping failed")
+        return False
+
+
+def message_count(session: Session, conversation_id: int) -> int:
+    return session.scalar(
+        select(func.count(Message.id)).where(Message.conversation_id == conversation_id)) or 0
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the tables at DATABASE_URL."""
+    url = current_app.config["DATABASE_URL"]
+    upgrade(url)
+    click.echo(f"database at {make_url(url).render_as_string(hide_password=True)} is up to date")

@@ -1,0 +1,41 @@
+"""The chat page: one template; the scripts in static/js do the rest through the JSON API.
+
+`/c/<id>` is the same page opened on one conversation, so a reload keeps the visitor where
+they were; another visitor's id is a 404 like everywhere else.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from chatbot.web.api import owned_conversation
+from chatbot.web.i18n import script_strings
+from chatbot.web.replies import default_options, model_status
+from chatbot.web.security import csrf_token
+from chatbot.web.visitor import current_visitor
+
+bp = Blueprint("chat", __name__)
+
+
+def _page(conversation_id: int | None) -> str:
+    loaded, model = model_status()
+    return render_template(
+        "chat/index.html",
+        conversation_id=conversation_id,
+        csrf_token=csrf_token(current_visitor()),
+        strings=script_strings(),
+        defaults=default_options(),
+        max_chars=current_app.config["MAX_MESSAGE_CHARS"],
+        model_loaded=loaded,
+        model=model,
+    )
+
+
+@bp.get("/")
+def index() -> str:
+    return _page(None)
+
+
+@bp.get("/c/<int:conversation_id>")
+def conversation(conversation_id: int) -> str:
+    return _page(owned_conversation(conversation_id).id)

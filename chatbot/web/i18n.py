@@ -1,0 +1,75 @@
+"""English and Portuguese (Flask-Babel catalogs in chatbot/translations).
+
+The language is the `lembra_lang` cookie set by the settings switch, else the browser's
+Accept-Language. Strings the scripts show are translated here and handed to the page as JSON.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+
+LANGUAGES = {"en": "English", "pt": "Português"}
+COOKIE = "lembra_lang"
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
+
+
+def current_language() -> str:
+    return str(get_locale() or "en")
+
+
+def script_strings() -> dict[str, str]:
+    """Every sentence static/js shows, in the visitor's language."""
+    return {
+        "newChat": _("New chat"),
+        "untitled": _("New conversation"),
+        "typing": _("Lembra is typing…"),
+        "you": _("You"),
+        "bot": _("Lembra"),
+        "retry": _("Retry"),
+        "copy": _("Copy reply"),
+        "copied": _("Copied"),
+        "regenerate": _("Regenerate reply"),
+        "thumbsUp": _("Good reply"),
+        "thumbsDown": _("Bad reply"),
+        "feedbackSaved": _("Thanks for the feedback"),
+        "why": _("Why this reply?"),
+        "delete": _("Delete conversation"),
+        "confirmDelete": _("Delete this conversation? This cannot be undone."),
+        "noConversations": _("No conversations yet"),
+        "noMatches": _("No conversations match"),
+        "sendFailed": _("The message could not be sent."),
+        "replyFailed": _("Your message is saved, but no reply came back."),
+        "loadFailed": _("Could not load the conversation."),
+        "networkError": _("Network error: is the server running?"),
+        "charsLeft": _("%(n)s characters left"),
+        "tooLong": _("%(n)s characters over the limit"),
+        "loading": _("Loading…"),
+        "explainFailed": _("Could not compute the explanation."),
+        "heatmapLabel": _("Attention: how much each reply token (rows) looked at each of your "
+                          "tokens (columns). Darker means more attention."),
+        "gateInput": _("Input gate: how much new information each step writes into the "
+                       "memory cell."),
+        "gateForget": _("Forget gate: how much of the memory cell is kept from the previous "
+                        "step (1 keeps everything)."),
+        "gateOutput": _("Output gate: how much of the memory cell is shown to the layer that "
+                        "picks the next token."),
+        "inexact": _("The model no longer gives this exact reply; this explains the reply it "
+                     "gives now."),
+        "attentionTitle": _("Attention"),
+        "gatesTitle": _("LSTM gates, per generated token"),
+        "noAttention": _("This model has no attention, so there is no heatmap."),
+        "modelInfo": _("Model %(version)s · %(mode)s · %(ms)s ms"),
+    }
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(current_language=current_language, LANGUAGES=LANGUAGES)

@@ -1,0 +1,99 @@
+"""The model side of the web app: load the bot once per process, turn stored turns into replies.
+
+Views never touch TensorFlow directly: they call `generate()`, which raises `ModelUnavailable` with
+a sentence the visitor can read when the model is missing or fails.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Flask, current_app
+
+BOT = "lembra.bot"
+BOT_ERROR = "lembra.bot_error"
+
+
+class ModelUnavailable(RuntimeError):
+    """The reply could not be computed; the message says why."""
+
+
+def init_bot(app: Flask) -> None:
+    """Load the bundle at MODEL_DIR (a broken bundle is logged and reported by /healthz)."""
+    app.extensions[BOT] = app.config.pop("BOT", None)
+    app.extensions[BOT_ERROR] = None if app.extensions[BOT] else "the model is not loaded"
+    if app.extensions[BOT] is not None or not app.config["LOAD_MODEL"]:
+        return
+    from chatbot.bot import Bot
+    from chatbot.bundle import BundleError
+
+    try:
+        app.extensions[BOT] = Bot.load(app.config["MODEL_DIR"])
+        app.extensions[BOT_ERROR] = None
+        app.logger.info("loaded model %s", app.extensions[BOT].version)
+    except BundleError as exc:
+        app.extensions[BOT_ERROR] = str(exc)
+        app.logger.error("no model: %s", exc)
+
+
+def current_bot() -> Any:
+    bot = current_app.extensions.get(BOT)
+    if bot is None:
+        raise ModelUnavailable(current_app.extensions.get(BOT_ERROR) or "the model is not loaded")
+    return bot
+
+
+def model_status() -> tuple[bool, str]:
+    """(loaded, version or the reason it is not)."""
+    bot = current_app.extensions.get(BOT)
+    if bot is None:
+        return False, current_app.extensions.get(BOT_ERROR) or "the model is not loaded"
+    return True, bot.version
+
+
+def parse_options(data: Mapping[str, Any] | None) -> Any:
+    """Decoding options from a request; a sampling request without a seed gets one.
+
+    The stored seed makes a sampled reply reproducible, so its explanation can be recomputed.
+    Raises ValueError with a readable message on unknown keys or bad values.
+    """
+    from chatbot.decoding import DecodeOptions
+
+    data = dict(data or {})
+    options = DecodeOptions.from_dict(data)
+    if options.mode == "sample" and options.seed is None:
+        options = DecodeOptions.from_dict({**options.to_dict(), "seed": secrets.randbelow(2**31)})
+    return options
+
+
+def default_options() -> dict[str, Any]:
+    from chatbot.decoding import DecodeOptions
+
+    return DecodeOptions().to_dict()
+
+
+def history_turns(turns: Iterable[tuple[str, str]]) -> list[str]:
+    """(role, text) pairs, oldest first, as alternating turns ending with the user's.
+
+    A user message whose reply failed is followed by the user's next message; the two are joined
+    so the model still sees turns that alternate.
+    """
+    merged: list[tuple[str, str]] = []
+    for role, text in turns:
+        if merged and merged[-1][0] == role:
+            merged[-1] = (role, merged[-1][1] + "\n" + text)
+        else:
+            merged.append((role, text))
+    return [text for _, text in merged]
+
+
+def generate(history: list[str], options: Any, explain: bool) -> Any:
+    """One reply from the loaded bot; any failure becomes ModelUnavailable."""
+    bot = current_bot()
+    try:
+        return bot.reply(history, options, explain=explain)
+    except Exception as exc:  # TensorFlow raises many kinds; the visitor needs one sentence
+        current_app.logger.exception("reply failed")
+        raise ModelUnavailable(f"the model failed to reply ({type(exc).__name__})") from exc

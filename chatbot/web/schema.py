@@ -1,0 +1,116 @@
+"""The API's JSON shapes: rows to dicts on the way out, request bodies checked on the way in.
+
+Validation failures raise `Invalid` (answered 422); a body that is not a JSON object is a 400.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import abort, current_app, request
+
+from chatbot.db import TITLE_CHARS, Conversation, Feedback, Message
+
+COMMENT_CHARS = 2000
+
+
+class Invalid(ValueError):
+    """A request value that is well-formed JSON but not acceptable (HTTP 422)."""
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; an empty body counts as {}."""
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        abort(400, description="the request body must be a JSON object")
+    return data
+
+
+def message_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Invalid("text must be a string")
+    text = value.strip()
+    if not text:
+        raise Invalid("text must not be empty")
+    limit = current_app.config["MAX_MESSAGE_CHARS"]
+    if len(text) > limit:
+        raise Invalid(f"text is {len(text)} characters long; the limit is {limit}")
+    return text
+
+
+def flag(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise Invalid(f"{name} must be true or false")
+    return value
+
+
+def rating(value: Any) -> int:
+    if isinstance(value, bool) or value not in (1, -1):
+        raise Invalid("rating must be 1 (good) or -1 (bad)")
+    return int(value)
+
+
+def comment(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Invalid("comment must be a string")
+    if len(value) > COMMENT_CHARS:
+        raise Invalid(f"comment is longer than {COMMENT_CHARS} characters")
+    return value.strip()
+
+
+def title_from(text: str) -> str:
+    """The first line of the first message, cut at a word near TITLE_CHARS."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[: TITLE_CHARS - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def _time(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def conversation_json(conversation: Conversation, messages: list[Message] | None = None) -> dict:
+    data = {
+        "id": conversation.id,
+        "title": conversation.title,
+        "created_at": _time(conversation.created_at),
+        "updated_at": _time(conversation.updated_at),
+    }
+    if messages is not None:
+        data["messages"] = [message_json(m) for m in messages]
+    return data
+
+
+def feedback_json(feedback: Feedback | None) -> dict | None:
+    if feedback is None:
+        return None
+    return {"rating": feedback.rating, "comment": feedback.comment,
+            "created_at": _time(feedback.created_at)}
+
+
+def message_json(message: Message) -> dict:
+    data = {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "role": message.role,
+        "text": message.text,
+        "created_at": _time(message.created_at),
+    }
+    if message.role == "bot":
+        data.update(
+            model_version=message.model_version,
+            options=message.options,
+            latency_ms=message.latency_ms,
+            has_explanation=message.explanation is not None,
+            feedback=feedback_json(message.feedback),
+        )
+    return data

@@ -1,0 +1,76 @@
+// The settings drawer: decoding options kept in localStorage, and the interface language
+// (a cookie the server reads, then a reload so every label is translated).
+
+const KEY = "lembra.options";
+const LANG_COOKIE = "lembra_lang";
+
+export class Settings {
+  constructor(dialog, defaults) {
+    this.dialog = dialog;
+    this.defaults = defaults;
+    this.mode = dialog.querySelector("#opt-mode");
+    this.beam = dialog.querySelector("#opt-beam");
+    this.temperature = dialog.querySelector("#opt-temperature");
+    this.language = dialog.querySelector("#opt-language");
+    this.apply(this.load());
+    for (const input of [this.mode, this.beam, this.temperature]) {
+      input.addEventListener("input", () => this.save());
+    }
+    dialog.querySelector("#opt-reset").addEventListener("click", () => {
+      this.apply(this.defaults);
+      this.save();
+    });
+    this.language.addEventListener("change", () => this.setLanguage(this.language.value));
+    dialog.addEventListener("click", (event) => {
+      if (event.target === dialog) dialog.close(); // a click on the backdrop
+    });
+  }
+
+  open() {
+    this.dialog.showModal();
+    this.mode.focus();
+  }
+
+  load() {
+    try {
+      return { ...this.defaults, ...JSON.parse(localStorage.getItem(KEY) || "{}") };
+    } catch {
+      return { ...this.defaults };
+    }
+  }
+
+  apply(options) {
+    this.mode.value = options.mode;
+    this.beam.value = options.beam_width;
+    this.temperature.value = options.temperature;
+    this.showValues();
+  }
+
+  showValues() {
+    this.dialog.querySelector("#opt-beam-value").textContent = this.beam.value;
+    this.dialog.querySelector("#opt-temperature-value").textContent =
+      Number(this.temperature.value).toFixed(2);
+    this.beam.disabled = this.mode.value !== "beam";
+    this.temperature.disabled = this.mode.value !== "sample";
+  }
+
+  save() {
+    this.showValues();
+    localStorage.setItem(KEY, JSON.stringify(this.options()));
+  }
+
+  // What the API gets with each message.
+  options() {
+    return {
+      mode: this.mode.value,
+      beam_width: Number(this.beam.value),
+      temperature: Number(this.temperature.value),
+    };
+  }
+
+  setLanguage(code) {
+    const secure = location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `${LANG_COOKIE}=${code}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+    location.reload();
+  }
+}
