@@ -46,12 +46,33 @@ def load_pairs(train_cfg: TrainConfig, model_cfg: ModelConfig):
         convs = [c for c in convs if not any(getattr(t, "rating", None) == -1 for t in c.turns)]
     splits = split_conversations(convs)
     pairs = {name: make_pairs(part, model_cfg.context_turns) for name, part in splits.items()}
+    if train_cfg.init_from and train_cfg.base_mix > 0 and train_cfg.corpus != "chitchat":
+        pairs["train"] = mix_base_corpus(pairs["train"], model_cfg, train_cfg)
     if train_cfg.max_pairs and len(pairs["train"]) > train_cfg.max_pairs:
         rng = random.Random(train_cfg.seed)
         pairs["train"] = rng.sample(pairs["train"], train_cfg.max_pairs)
         n_valid = max(50, train_cfg.max_pairs // 20)
         pairs["valid"] = pairs["valid"][:n_valid]
     return splits, pairs
+
+
+def mix_base_corpus(pairs, model_cfg: ModelConfig, train_cfg: TrainConfig):
+    """Fine-tuning mixes in base-corpus pairs (base_mix of the result) so the model keeps what
+    it knew; the base corpus is the one named by the parent bundle's manifest."""
+    import json
+
+    from train.corpora import load_corpus
+    from train.pairs import make_pairs, split_conversations
+
+    manifest = json.loads((Path(train_cfg.init_from) / "manifest.json").read_text())
+    base = split_conversations(load_corpus(manifest["corpus"], manifest.get("path")))["train"]
+    base_pairs = make_pairs(base, model_cfg.context_turns)
+    n_base = int(len(pairs) * train_cfg.base_mix / (1.0 - train_cfg.base_mix))
+    rng = random.Random(train_cfg.seed)
+    mixed = pairs + rng.sample(base_pairs, min(n_base, len(base_pairs)))
+    rng.shuffle(mixed)
+    log(f"fine-tuning on {len(pairs)} pairs mixed with {len(mixed) - len(pairs)} base pairs")
+    return mixed
 
 
 def train_texts(splits) -> list[str]:
