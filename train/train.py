@@ -252,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         train_cfg, model_cfg = configs_from_args(args)
         if train_cfg.init_from and not Path(train_cfg.init_from, "model.keras").is_file():
             raise ConfigError(f"--init-from {train_cfg.init_from}: no model.keras there")
+        if train_cfg.init_from:  # fine-tuning keeps the parent's architecture and tokenizer
+            model_cfg = ModelConfig.load(Path(train_cfg.init_from) / "config.json")
         out = run(train_cfg, model_cfg)
         if train_cfg.eval_limit > 0:
             from train.evaluate import evaluate_bundle
