@@ -1,0 +1,80 @@
+"""Conversations -> a deterministic train/valid/test split and (context, reply) training pairs.
+
+The split is by conversation, never by turn, so no test reply has its neighbours in training. A
+conversation's split depends only on its id (sha1 of seed + id: 90/5/5), so adding conversations
+to a corpus never moves old ones between splits. The manifest written beside a model records the
+corpus, its checksums and the counts, so an evaluation can rebuild exactly the same test split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from train.corpora import Conversation, source_files
+
+SPLITS = ("train", "valid", "test")
+SPLIT_RULE = "int(sha1(seed + id), 16) % 100: < 90 train, < 95 valid, else test; seed 'lembra'"
+
+
+def split_of(conversation_id: str, seed: str = "lembra") -> str:
+    """'train', 'valid' or 'test' for this conversation id, 90/5/5 by a stable hash."""
+    bucket = int(hashlib.sha1((seed + conversation_id).encode()).hexdigest(), 16) % 100
+    return "train" if bucket < 90 else "valid" if bucket < 95 else "test"
+
+
+def split_conversations(convs) -> dict[str, list[Conversation]]:
+    """All three splits (possibly empty), each in corpus order."""
+    splits: dict[str, list[Conversation]] = {name: [] for name in SPLITS}
+    for conv in convs:
+        splits[split_of(conv.id)].append(conv)
+    return splits
+
+
+def make_pairs(convs, context_turns: int) -> list[tuple[list[str], str]]:
+    """(up to K previous turns, oldest first; the next turn) for each turn after the first."""
+    if context_turns < 1:
+        raise ValueError(f"context_turns must be at least 1, got {context_turns}")
+    pairs = []
+    for conv in convs:
+        texts = [turn.text for turn in conv.turns]
+        for i in range(1, len(texts)):
+            if texts[i].strip():
+                pairs.append((texts[max(0, i - context_turns):i], texts[i]))
+    return pairs
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(path, corpus: str, source_path, splits, pairs_per_split,
+                   context_turns) -> dict:
+    """Write the data manifest (JSON) to `path` and return it."""
+    files = [{"path": str(file), "sha256": sha256_file(file), "bytes": file.stat().st_size}
+             for file in source_files(corpus, None if source_path is None else str(source_path))
+             if file.is_file()]
+    manifest = {
+        "corpus": corpus,
+        "path": None if source_path is None else str(source_path),
+        "files": files,
+        "split_rule": SPLIT_RULE,
+        "context_turns": context_turns,
+        "splits": {
+            name: {
+                "conversations": len(splits.get(name, [])),
+                "turns": sum(len(c.turns) for c in splits.get(name, [])),
+                "pairs": pairs_per_split.get(name, 0),
+            }
+            for name in SPLITS
+        },
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    Path(path).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
