@@ -1,0 +1,77 @@
+"""Evaluation metrics as pure functions on replies (strings) and numbers.
+
+Perplexity per word exponentiates the reference's total negative log-likelihood over its
+whitespace words, so models with different tokenizers compare fairly. BLEU is sacrebleu's corpus
+BLEU (Post, 2018). distinct-n (Li et al., 2016) and the reply-diversity numbers measure the
+classic seq2seq failure of giving the same dull answer to everything: a model that always says
+"i don't know" scores a top-1 reply share of 1.0. Empty inputs give 0.0 rather than an error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def perplexity_per_word(total_nll_nats: float, n_words: int) -> float:
+    """exp(total NLL / words); inf if that overflows."""
+    if n_words <= 0:
+        return 0.0
+    try:
+        return math.exp(total_nll_nats / n_words)
+    except OverflowError:
+        return math.inf
+
+
+def bleu(hyps: list[str], refs: list[str]) -> float:
+    """Corpus BLEU (0-100) of the replies against one reference each."""
+    if len(hyps) != len(refs):
+        raise ValueError(f"{len(hyps)} hypotheses but {len(refs)} references")
+    if not hyps:
+        return 0.0
+    import sacrebleu
+
+    return float(sacrebleu.corpus_bleu(list(hyps), [list(refs)]).score)
+
+
+def distinct_n(hyps: list[str], n: int) -> float:
+    """Unique n-grams / all n-grams over the lower-cased whitespace tokens of every reply."""
+    grams = Counter()
+    for hyp in hyps:
+        tokens = hyp.lower().split()
+        grams.update(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    total = sum(grams.values())
+    return len(grams) / total if total else 0.0
+
+
+def unique_reply_ratio(hyps: list[str]) -> float:
+    """Distinct replies (case and spacing ignored) / replies."""
+    return len({_norm(h) for h in hyps}) / len(hyps) if hyps else 0.0
+
+
+def top1_reply_share(hyps: list[str]) -> float:
+    """Share of the replies that are the single most common reply."""
+    if not hyps:
+        return 0.0
+    return Counter(_norm(h) for h in hyps).most_common(1)[0][1] / len(hyps)
+
+
+def mean_reply_words(hyps: list[str]) -> float:
+    return sum(len(h.split()) for h in hyps) / len(hyps) if hyps else 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), interpolated linearly between ranks as numpy does."""
+    if not 0 <= q <= 100:
+        raise ValueError(f"q must be in [0, 100], got {q}")
+    if not values:
+        return 0.0
+    ordered = sorted(float(v) for v in values)
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
