@@ -40,7 +40,8 @@ def chitchat():
 def test_chitchat_packaged_corpus(chitchat):
     import chitchat_dataset
 
-    raw = json.loads(open(chitchat_dataset._PATH, encoding="utf-8").read())
+    with open(chitchat_dataset._PATH, encoding="utf-8") as f:
+        raw = json.load(f)
     assert len(raw) == 7168
     # 3,150 conversations are one sender's messages with no reply, and one more has an empty
     # first message: the rest have at least two turns.
