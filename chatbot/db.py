@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app, g
+from flask.cli import with_appcontext
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -193,6 +194,7 @@ def message_count(session: Session, conversation_id: int) -> int:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the tables at DATABASE_URL."""
     url = current_app.config["DATABASE_URL"]

@@ -1,0 +1,90 @@
+"""Fixtures for the web app: an app on a temporary SQLite file, visitors with their own cookies,
+and the real tiny model (from tests/conftest.py) loaded once per session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from chatbot import create_app
+
+
+class Visitor:
+    """A browser-like client: its own cookie jar, and the CSRF header on every unsafe request."""
+
+    def __init__(self, app: Flask):
+        self.client: FlaskClient = app.test_client()
+        self._token: str | None = None
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            self._token = self.client.get("/api/csrf").get_json()["csrf_token"]
+        return self._token
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, json: object = None, **kwargs):
+        headers = {"X-CSRF-Token": self.token, **kwargs.pop("headers", {})}
+        if json is not None:
+            kwargs["json"] = json
+        return self.client.post(path, headers=headers, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self.client.delete(path, headers={"X-CSRF-Token": self.token}, **kwargs)
+
+    def new_conversation(self) -> int:
+        response = self.post("/api/conversations", {})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+
+@pytest.fixture
+def make_app(tmp_path) -> Callable[..., Flask]:
+    """Apps over one temporary database; keyword arguments override the config."""
+
+    def make(**config) -> Flask:
+        settings = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'lembra.db'}",
+            "LOAD_MODEL": False,
+            "RATELIMIT_ENABLED": False,
+        }
+        settings.update(config)
+        return create_app(settings)
+
+    return make
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    """An app without a model: everything but replies works."""
+    return make_app()
+
+
+@pytest.fixture(scope="session")
+def bot(tiny_bundle):
+    from chatbot.bot import Bot
+
+    return Bot.load(tiny_bundle)
+
+
+@pytest.fixture
+def model_app(make_app, bot) -> Flask:
+    """An app serving the tiny trained model (loaded once per test session)."""
+    return make_app(BOT=bot)
+
+
+@pytest.fixture
+def visitor(app) -> Visitor:
+    return Visitor(app)
+
+
+@pytest.fixture
+def chatter(model_app) -> Visitor:
+    return Visitor(model_app)

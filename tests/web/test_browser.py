@@ -1,0 +1,285 @@
+"""The chat page in Debian's Chromium, driven by Playwright against a real server in a thread.
+
+Screenshots (light, dark, phone width, the explanation) are saved under artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from chatbot import create_app
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+PHONE = {"width": 375, "height": 740}
+
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
+                allow_module_level=True)
+
+
+class Server:
+    """The app on 127.0.0.1 at a free port, served by werkzeug in a background thread."""
+
+    def __init__(self, app):
+        self.app = app
+        self.httpd = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.thread.join()
+
+
+def serve(tmp_path_factory, name: str, **config) -> Server:
+    db = tmp_path_factory.mktemp(name) / "lembra.db"
+    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": f"sqlite:///{db}",
+                      "LOAD_MODEL": False, "RATELIMIT_ENABLED": False, **config})
+    return Server(app)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, bot) -> Iterator[Server]:
+    with serve(tmp_path_factory, "browser", BOT=bot) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server_without_model(tmp_path_factory) -> Iterator[Server]:
+    with serve(tmp_path_factory, "browser_down") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_sync.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser profile (so a new visitor) that fails the test on any console error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def open_chat(page, server: Server, path: str = "/") -> None:
+    page.goto(server.url + path)
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+
+def send(page, text: str) -> None:
+    count = page.locator(".message.bot").count()
+    page.get_by_label("Message", exact=True).fill(text)
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.bot")).to_have_count(count + 1)
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
+def test_chat_reload_and_history(page, server):
+    open_chat(page, server)
+    box = page.get_by_label("Message", exact=True)
+    expect(box).to_be_focused()
+    send(page, "hello")
+    expect(page.locator(".message.user .text")).to_have_text(["hello"])
+    expect(page.locator(".message.bot .text")).not_to_have_text("")
+    expect(page).to_have_url(re.compile(r"/c/\d+$"))
+    expect(page.get_by_role("link", name="hello")).to_be_visible()
+    expect(box).to_be_enabled()
+    send(page, "what do you like to do?")
+    reply_texts = page.locator(".message.bot .text").all_text_contents()
+
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    expect(page.locator(".message.user .text")).to_have_text(["hello", "what do you like to do?"])
+    expect(page.locator(".message.bot .text")).to_have_text(reply_texts)
+    expect(page.locator("#chat-title")).to_have_text("hello")
+    screenshot(page, "chat-light.png")
+
+
+def test_text_is_never_html_and_shift_enter_adds_a_line(page, server):
+    open_chat(page, server)
+    box = page.get_by_label("Message", exact=True)
+    box.fill("<img src=x onerror=alert(1)> <b>bold</b>")
+    box.press("Shift+Enter")
+    box.press_sequentially("second line")
+    expect(page.locator(".message")).to_have_count(0)  # Shift+Enter did not send
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.bot")).to_have_count(1)
+    user = page.locator(".message.user .text")
+    expect(user).to_have_text("<img src=x onerror=alert(1)> <b>bold</b>\nsecond line")
+    assert page.locator(".messages img, .messages b").count() == 0
+
+
+def test_thumbs_up_is_stored(page, server):
+    open_chat(page, server)
+    send(page, "good morning")
+    up = page.locator(".message.bot").last.get_by_role("button", name="Good reply")
+    up.click()
+    expect(up).to_have_attribute("aria-pressed", "true")
+    conversation_id = page.url.rsplit("/", 1)[1]
+    stored = page.request.get(f"{server.url}/api/conversations/{conversation_id}").json()
+    assert stored["messages"][-1]["feedback"]["rating"] == 1
+    page.reload()
+    up = page.locator(".message.bot").last.get_by_role("button", name="Good reply")
+    expect(up).to_have_attribute("aria-pressed", "true")
+
+
+def test_explanation_shows_heatmap_and_gates(page, server):
+    open_chat(page, server)
+    send(page, "do you have any pets?")
+    page.locator(".message.bot").last.get_by_role("button", name="Why this reply?").click()
+    dialog = page.get_by_role("dialog", name="Why this reply?")
+    expect(dialog).to_be_visible()
+    heatmap = dialog.locator("svg.heatmap")
+    expect(heatmap).to_be_visible()
+    message_id = page.locator(".message.bot").last.get_attribute("data-id")
+    explanation = page.request.get(f"{server.url}/api/messages/{message_id}/explanation").json()
+    rows, cols = len(explanation["explanation"]["reply"]), len(explanation["explanation"]["source"])
+    expect(heatmap.locator("rect.cell")).to_have_count(rows * cols)
+    expect(dialog.locator("svg.gate-chart")).to_have_count(3)
+    expect(dialog.locator("figcaption")).to_have_text(
+        [re.compile("^Input gate"), re.compile("^Forget gate"), re.compile("^Output gate")])
+    screenshot(page, "explanation.png")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+
+def test_settings_drawer_changes_the_decoding_mode(page, server):
+    open_chat(page, server)
+    page.get_by_role("button", name="Settings").click()
+    drawer = page.get_by_role("dialog", name="Settings")
+    expect(drawer).to_be_visible()
+    drawer.get_by_label("Decoding mode").select_option("beam")
+    drawer.get_by_label("Beam width").fill("3")
+    page.keyboard.press("Escape")
+    send(page, "hi")
+    conversation_id = page.url.rsplit("/", 1)[1]
+    stored = page.request.get(f"{server.url}/api/conversations/{conversation_id}").json()
+    assert stored["messages"][-1]["options"]["mode"] == "beam"
+    assert stored["messages"][-1]["options"]["beam_width"] == 3
+
+
+def test_new_chat_search_and_delete(page, server):
+    open_chat(page, server)
+    send(page, "first topic")
+    page.get_by_role("button", name="New chat").click()
+    expect(page.locator(".message")).to_have_count(0)
+    send(page, "second topic")
+    links = page.locator(".conversation-link")
+    expect(links).to_have_text(["second topic", "first topic"])
+    page.get_by_label("Search conversations").fill("first")
+    expect(links).to_have_text(["first topic"])
+    page.get_by_label("Search conversations").fill("")
+    expect(links).to_have_count(2)
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Delete conversation: second topic").click()
+    expect(links).to_have_text(["first topic"])
+    expect(page.locator(".message")).to_have_count(0)  # the open conversation went away
+
+
+def test_error_is_shown_inline_with_retry(page, server_without_model):
+    open_chat(page, server_without_model)
+    send_box = page.get_by_label("Message", exact=True)
+    send_box.fill("anyone home?")
+    page.keyboard.press("Enter")
+    alert = page.locator("#error")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("saved")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.locator(".message.user .text")).to_have_text(["anyone home?"])
+    expect(send_box).to_be_enabled()
+    page.get_by_role("button", name="Retry").click()
+    expect(alert).to_be_visible()
+    page.reload()
+    expect(page.locator(".message.user .text")).to_have_text(["anyone home?"])
+
+
+def test_portuguese_from_the_browser_and_the_switch(browser, server):
+    context = browser.new_context(locale="pt-BR")
+    page = context.new_page()
+    open_chat(page, server)
+    expect(page.get_by_role("button", name="Novo chat")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "pt")
+    page.get_by_role("button", name="Configurações").click()
+    page.get_by_label("Idioma da interface").select_option("en")
+    expect(page.get_by_role("button", name="New chat")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    context.close()
+
+
+def test_dark_theme_follows_the_system(browser, server):
+    context = browser.new_context(color_scheme="dark", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    open_chat(page, server)
+    send(page, "hello in the dark")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(20, 23, 26)"
+    screenshot(page, "chat-dark.png")
+    context.close()
+
+
+def test_phone_width_has_nothing_overflowing(browser, server):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    open_chat(page, server)
+    send(page, "a long message without spaces " + "x" * 120)
+    send(page, "and one more")
+    overflow = page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        const wide = [...document.querySelectorAll('#chat *')]
+            .filter((el) => el.getClientRects().length)
+            .filter((el) => el.getBoundingClientRect().right > width + 1)
+            .map((el) => el.tagName + '.' + el.className);
+        return {scroll: document.documentElement.scrollWidth, width, wide};
+    }""")
+    assert overflow["scroll"] <= overflow["width"], overflow
+    assert overflow["wide"] == [], overflow
+    sidebar = page.locator("#sidebar")
+    expect(sidebar).not_to_be_in_viewport()
+    screenshot(page, "chat-phone.png")
+    page.get_by_role("button", name="Show conversations").click()
+    expect(sidebar).to_be_in_viewport()
+    expect(page.get_by_role("link", name=re.compile("^a long message"))).to_be_visible()
+    context.close()
+
+
+def test_keyboard_alone_reaches_the_controls(page, server):
+    open_chat(page, server)
+    send(page, "hello keyboard")
+    focused = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate(
+            "document.activeElement.getAttribute('aria-label') || document.activeElement.id"
+            " || document.activeElement.textContent.trim()"))
+    for name in ("New chat", "search", "Settings", "Good reply", "Why this reply?"):
+        assert name in focused, focused

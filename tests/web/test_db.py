@@ -1,0 +1,123 @@
+"""The database layer: SQLite settings, cascades, the Alembic migration, and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from chatbot.db import Base, Conversation, Feedback, Message, make_engine, upgrade
+from tests.web.conftest import Visitor
+
+POSTGRES_URL = os.environ.get("LEMBRA_TEST_POSTGRES_URL",
+                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+
+
+def test_sqlite_file_directory_is_created(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'deep' / 'er' / 'x.db'}")
+    with engine.connect():
+        pass
+    assert (tmp_path / "deep" / "er" / "x.db").exists()
+    engine.dispose()
+
+
+def test_migration_matches_the_models(tmp_path):
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    upgrade(url)
+    upgrade(url)  # idempotent
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert diff == []
+    engine.dispose()
+
+
+def test_deleting_a_conversation_deletes_messages_and_feedback(app):
+    with app.app_context():
+        session = app.extensions["lembra.db"]()
+        conversation = Conversation(visitor_id="v", title="t")
+        conversation.messages = [Message(role="user", text="hi"), Message(role="bot", text="hey")]
+        session.add(conversation)
+        session.flush()
+        session.add(Feedback(message_id=conversation.messages[1].id, rating=1))
+        session.commit()
+        # A plain SQL delete: the foreign keys themselves cascade, not just the ORM.
+        session.execute(text("DELETE FROM conversations"))
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+        assert session.scalar(select(func.count()).select_from(Feedback)) == 0
+        session.close()
+
+
+def test_times_come_back_as_utc(app):
+    with app.app_context():
+        session = app.extensions["lembra.db"]()
+        when = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+        session.add(Conversation(visitor_id="v", created_at=when, updated_at=when))
+        session.commit()
+        session.expunge_all()
+        stored = session.scalar(select(Conversation))
+        assert stored.created_at == when and stored.created_at.tzinfo is not None
+        session.close()
+
+
+def test_init_db_command(make_app, tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    app = make_app(DATABASE_URL=url, AUTO_MIGRATE=False)
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL database, when a server is reachable (CI starts one)."""
+    try:
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            name = f"lembra_test_{uuid.uuid4().hex[:10]}"
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # no server, no driver, no permission: nothing to test against
+        pytest.skip(f"PostgreSQL not available: {type(exc).__name__}")
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_the_same_app_runs_on_postgresql(make_app, postgres_url):
+    upgrade(postgres_url)
+    app = make_app(DATABASE_URL=postgres_url)
+    visitor = Visitor(app)
+    conversation_id = visitor.new_conversation()
+    response = visitor.post(f"/api/conversations/{conversation_id}/messages", {"text": "olá"})
+    assert response.status_code == 503  # no model in this app, but the message is stored
+    messages = visitor.get(f"/api/conversations/{conversation_id}").get_json()["messages"]
+    assert [m["text"] for m in messages] == ["olá"]
+    assert visitor.get("/healthz").get_json()["database"] == "ok"
+    assert visitor.delete(f"/api/conversations/{conversation_id}").status_code == 204
+    engine = make_engine(postgres_url)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert diff == []
+        assert connection.execute(text("SELECT count(*) FROM messages")).scalar() == 0
+    engine.dispose()
