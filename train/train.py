@@ -21,12 +21,18 @@ import random
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import keras
 
 from chatbot.config import ConfigError, ModelConfig
 from train.config import TrainConfig, configs_from_args, parser
+
+
+# Bucketed tf.data pipelines have no known length; Keras warns about that every epoch.
+warnings.filterwarnings("ignore", message=".*ran out of data.*")
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
 def log(message: str) -> None:
