@@ -51,14 +51,14 @@ export class ExplainPanel {
       parts.push(el("p", { className: "muted", text: this.strings.noAttention }));
     }
     parts.push(el("h3", { text: this.strings.gatesTitle }));
-    for (const [name, key] of GATES) {
+    const figures = GATES.map(([name, key]) => {
       const line = this.strings[key];
-      const series = gates?.[name] ?? [];
-      parts.push(el("figure", { className: "gate" }, [
-        el("div", { className: "chart-scroll" }, [gateChart(series, reply, line)]),
+      return el("figure", { className: "gate" }, [
         el("figcaption", { text: line }),
-      ]));
-    }
+        el("div", { className: "chart-scroll" }, [gateChart(gates?.[name] ?? [], reply, line)]),
+      ]);
+    });
+    parts.push(el("div", { className: "gates" }, figures));
     this.content.replaceChildren(...parts);
   }
 }

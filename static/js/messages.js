@@ -24,7 +24,7 @@ export class MessageList {
   }
 
   replace(oldId, message) {
-    const old = this.list.querySelector(`[data-id="${Number(oldId)}"]`);
+    const old = this.list.querySelector(`[data-id="${CSS.escape(String(oldId))}"]`);
     if (old) old.replaceWith(this.item(message));
     else this.list.append(this.item(message));
     this.markLast();
