@@ -170,11 +170,20 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def count_epochs(history_csv: Path) -> int:
+    if not history_csv.is_file():
+        return 0
+    return max(0, len(history_csv.read_text().strip().splitlines()) - 1)
+
+
 def callbacks(train_cfg: TrainConfig, out: Path):
     ckpt = out / "checkpoints"
     if not train_cfg.resume and ckpt.exists():
         shutil.rmtree(ckpt)
     ckpt.mkdir(parents=True, exist_ok=True)
+    if train_cfg.resume:
+        done = count_epochs(out / "history.csv") if (ckpt / "backup").exists() else 0
+        log(f"resuming after epoch {done}" if done else "nothing to resume; starting afresh")
     cbs = [
         keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
         keras.callbacks.ModelCheckpoint(str(ckpt / "best.weights.h5"), monitor="val_loss",
