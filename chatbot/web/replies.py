@@ -30,12 +30,28 @@ def init_bot(app: Flask) -> None:
     from chatbot.bundle import BundleError
 
     try:
-        app.extensions[BOT] = Bot.load(app.config["MODEL_DIR"])
-        app.extensions[BOT_ERROR] = None
-        app.logger.info("loaded model %s", app.extensions[BOT].version)
+        bot = Bot.load(app.config["MODEL_DIR"])
+        if app.config.get("WARM_UP", True):
+            warm_up(bot)
     except BundleError as exc:
         app.extensions[BOT_ERROR] = str(exc)
         app.logger.error("no model: %s", exc)
+        return
+    except Exception as exc:  # a bundle that loads but cannot decode is just as unusable
+        app.extensions[BOT_ERROR] = f"the model failed its first reply ({type(exc).__name__})"
+        app.logger.exception("model warm-up failed")
+        return
+    app.extensions[BOT] = bot
+    app.extensions[BOT_ERROR] = None
+    app.logger.info("loaded model %s", bot.version)
+
+
+def warm_up(bot: Any) -> None:
+    """Reply once per compiled search, so the first visitor does not wait for graph tracing."""
+    from chatbot.decoding import DecodeOptions
+
+    for mode in ("greedy", "beam"):  # sampling shares the greedy loop
+        bot.reply(["hello"], DecodeOptions(mode=mode, max_len=4))
 
 
 def current_bot() -> Any:

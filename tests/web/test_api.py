@@ -375,3 +375,24 @@ def test_healthz_is_ok_with_a_model(model_app, bot):
     response = model_app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["model_version"] == bot.version
+
+
+def test_the_app_loads_and_warms_up_the_bundle_at_model_dir(make_app, tiny_bundle):
+    app = make_app(LOAD_MODEL=True, MODEL_DIR=str(tiny_bundle))
+    assert app.test_client().get("/healthz").status_code == 200
+    visitor = Visitor(app)
+    conversation_id = visitor.new_conversation()
+    response = visitor.post(f"/api/conversations/{conversation_id}/messages", {"text": "hi"})
+    assert response.status_code == 201
+
+
+def test_a_corrupt_bundle_is_reported_not_served(make_app, tiny_bundle, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_bundle, broken)
+    (broken / "model.keras").write_bytes(b"not a keras archive")
+    app = make_app(LOAD_MODEL=True, MODEL_DIR=str(broken))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert "model.keras" in response.get_json()["model_error"]
