@@ -81,6 +81,12 @@ def model_app(make_app, bot) -> Flask:
 
 
 @pytest.fixture
+def visitor_for() -> Callable[[Flask], Visitor]:
+    """Make a new visitor (a browser with its own cookies) of any app."""
+    return Visitor
+
+
+@pytest.fixture
 def visitor(app) -> Visitor:
     return Visitor(app)
 

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import select
 
 from chatbot.db import Feedback, Message
-from tests.web.conftest import Visitor
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -37,8 +36,8 @@ def test_conversation_lifecycle(visitor):
     assert visitor.get(f"/api/conversations/{conversation_id}").status_code == 404
 
 
-def test_another_visitors_conversation_is_404(app):
-    owner, stranger = Visitor(app), Visitor(app)
+def test_another_visitors_conversation_is_404(app, visitor_for):
+    owner, stranger = visitor_for(app), visitor_for(app)
     conversation_id = owner.new_conversation()
     owner.post(f"/api/conversations/{conversation_id}/messages", {"text": "my secret"})
     message_id = stored_messages(app, conversation_id)[0].id
@@ -59,8 +58,8 @@ def test_another_visitors_conversation_is_404(app):
     assert owner.get(f"/api/conversations/{conversation_id}").status_code == 200
 
 
-def test_tampered_visitor_cookie_is_a_new_visitor(app):
-    owner = Visitor(app)
+def test_tampered_visitor_cookie_is_a_new_visitor(app, visitor_for):
+    owner = visitor_for(app)
     conversation_id = owner.new_conversation()
     cookie = owner.client.get_cookie("lembra_visitor")
     forger = app.test_client()
@@ -136,21 +135,21 @@ def test_malformed_json_is_400(visitor):
         assert response.get_json() == {"error": "the request body must be a JSON object"}
 
 
-def test_http_errors_are_json(visitor, make_app):
+def test_http_errors_are_json(visitor, make_app, visitor_for):
     missing = visitor.get("/api/nothing-here")
     assert missing.status_code == 404 and "error" in missing.get_json()
     wrong_method = visitor.client.put("/api/conversations", headers={"X-CSRF-Token": visitor.token})
     assert wrong_method.status_code == 405 and "error" in wrong_method.get_json()
     assert "GET" in wrong_method.headers["Allow"]
 
-    small = Visitor(make_app(MAX_CONTENT_LENGTH=1024))
+    small = visitor_for(make_app(MAX_CONTENT_LENGTH=1024))
     conversation_id = small.new_conversation()
     too_big = small.post(f"/api/conversations/{conversation_id}/messages", {"text": "x" * 5000})
     assert too_big.status_code == 413 and "error" in too_big.get_json()
 
 
-def test_message_limit_per_conversation(make_app):
-    visitor = Visitor(make_app(MAX_TURNS=2))
+def test_message_limit_per_conversation(make_app, visitor_for):
+    visitor = visitor_for(make_app(MAX_TURNS=2))
     conversation_id = visitor.new_conversation()
     url = f"/api/conversations/{conversation_id}/messages"
     assert visitor.post(url, {"text": "one"}).status_code == 503  # stored; no model to reply
@@ -159,9 +158,9 @@ def test_message_limit_per_conversation(make_app):
     assert full.status_code == 422 and "full" in full.get_json()["error"]
 
 
-def test_chat_is_rate_limited_per_visitor(make_app):
+def test_chat_is_rate_limited_per_visitor(make_app, visitor_for):
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_CHAT="2 per minute")
-    first, second = Visitor(app), Visitor(app)
+    first, second = visitor_for(app), visitor_for(app)
     conversation_id = first.new_conversation()
     url = f"/api/conversations/{conversation_id}/messages"
     codes = [first.post(url, {"text": "hi"}).status_code for _ in range(3)]
@@ -198,7 +197,7 @@ def test_page_gives_a_visitor_cookie_and_the_csrf_token(app):
     assert "<script>" not in html and "onclick=" not in html  # no inline script for the CSP
 
 
-def test_state_changes_need_the_csrf_header_once_a_cookie_exists(app):
+def test_state_changes_need_the_csrf_header_once_a_cookie_exists(app, visitor_for):
     client = app.test_client()
     client.get("/")  # now the browser holds a visitor cookie
     assert client.post("/api/conversations", json={}).status_code == 403
@@ -208,7 +207,7 @@ def test_state_changes_need_the_csrf_header_once_a_cookie_exists(app):
     assert client.post("/api/conversations", json={},
                        headers={"X-CSRF-Token": token}).status_code == 201
     # Another visitor's token is worthless here.
-    other = Visitor(app)
+    other = visitor_for(app)
     assert client.post("/api/conversations", json={},
                        headers={"X-CSRF-Token": other.token}).status_code == 403
 
@@ -354,8 +353,8 @@ def test_regenerate_replaces_the_last_reply(model_app, chatter):
     assert roles == [("user", first["user"]["id"]), ("bot", body["reply"]["id"])]
 
 
-def test_retry_answers_a_message_saved_while_the_model_was_down(make_app, bot):
-    down = Visitor(make_app())
+def test_retry_answers_a_message_saved_while_the_model_was_down(make_app, bot, visitor_for):
+    down = visitor_for(make_app())
     conversation_id = down.new_conversation()
     assert down.post(f"/api/conversations/{conversation_id}/messages",
                      {"text": "are you there?"}).status_code == 503
@@ -377,10 +376,10 @@ def test_healthz_is_ok_with_a_model(model_app, bot):
     assert response.get_json()["model_version"] == bot.version
 
 
-def test_the_app_loads_and_warms_up_the_bundle_at_model_dir(make_app, tiny_bundle):
+def test_the_app_loads_and_warms_up_the_bundle_at_model_dir(make_app, tiny_bundle, visitor_for):
     app = make_app(LOAD_MODEL=True, MODEL_DIR=str(tiny_bundle))
     assert app.test_client().get("/healthz").status_code == 200
-    visitor = Visitor(app)
+    visitor = visitor_for(app)
     conversation_id = visitor.new_conversation()
     response = visitor.post(f"/api/conversations/{conversation_id}/messages", {"text": "hi"})
     assert response.status_code == 201

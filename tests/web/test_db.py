@@ -13,7 +13,6 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from chatbot.db import Base, Conversation, Feedback, Message, make_engine, upgrade
-from tests.web.conftest import Visitor
 
 POSTGRES_URL = os.environ.get("LEMBRA_TEST_POSTGRES_URL",
                               "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
@@ -104,10 +103,10 @@ def postgres_url():
     admin.dispose()
 
 
-def test_the_same_app_runs_on_postgresql(make_app, postgres_url):
+def test_the_same_app_runs_on_postgresql(make_app, postgres_url, visitor_for):
     upgrade(postgres_url)
     app = make_app(DATABASE_URL=postgres_url)
-    visitor = Visitor(app)
+    visitor = visitor_for(app)
     conversation_id = visitor.new_conversation()
     response = visitor.post(f"/api/conversations/{conversation_id}/messages", {"text": "olá"})
     assert response.status_code == 503  # no model in this app, but the message is stored
