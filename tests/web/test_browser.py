@@ -134,6 +134,8 @@ def test_text_is_never_html_and_shift_enter_adds_a_line(page, server):
     box.press("Shift+Enter")
     box.press_sequentially("second line")
     expect(page.locator(".message")).to_have_count(0)  # Shift+Enter did not send
+    box.dispatch_event("keydown", {"key": "Enter", "isComposing": True})  # an IME confirming
+    expect(page.locator(".message")).to_have_count(0)
     page.keyboard.press("Enter")
     expect(page.locator(".message.bot")).to_have_count(1)
     user = page.locator(".message.user .text")
@@ -287,3 +289,21 @@ def test_keyboard_alone_reaches_the_controls(page, server):
         }"""))
     for name in ("New chat", "search", "Settings", "Good reply", "Why this reply?"):
         assert name in focused, focused
+
+
+def test_copy_and_regenerate_a_reply(browser, server):
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    open_chat(page, server)
+    send(page, "tell me a story")
+    last = page.locator(".message.bot").last
+    text = last.locator(".text").text_content()
+    last.get_by_role("button", name="Copy reply").click()
+    expect(last.get_by_role("button", name="Copy reply")).to_have_class(re.compile("done"))
+    assert page.evaluate("navigator.clipboard.readText()") == text
+    old_id = last.get_attribute("data-id")
+    last.get_by_role("button", name="Regenerate reply").click()
+    expect(page.locator(".message.bot")).to_have_count(1)
+    expect(page.locator(".message.bot")).not_to_have_attribute("data-id", old_id)
+    expect(page.locator(".message.user .text")).to_have_text(["tell me a story"])
+    context.close()
