@@ -32,11 +32,17 @@ const ui = {
   },
 };
 
+// On phones the sidebar slides over the chat; while it is open the chat behind it is inert.
+const overlay = window.matchMedia("(max-width: 760px)");
+
 function setSidebarOpen(open) {
+  const wasOpen = app.classList.contains("sidebar-open");
   app.classList.toggle("sidebar-open", open);
   $("toggle-sidebar").setAttribute("aria-expanded", String(open));
   $("scrim").hidden = !open;
+  $("chat").inert = open && overlay.matches;
   if (open) $("search").focus();
+  else if (wasOpen && overlay.matches) $("toggle-sidebar").focus();
 }
 
 const settings = new Settings($("settings"), data.defaults);

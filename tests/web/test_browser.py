@@ -270,9 +270,20 @@ def test_phone_width_has_nothing_overflowing(browser, server):
     sidebar = page.locator("#sidebar")
     expect(sidebar).not_to_be_in_viewport()
     screenshot(page, "chat-phone.png")
+    page.locator(".message.bot").last.get_by_role("button", name="Why this reply?").click()
+    dialog = page.get_by_role("dialog", name="Why this reply?")
+    expect(dialog.locator("svg.heatmap")).to_be_visible()
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert dialog.evaluate("d => d.scrollWidth <= d.clientWidth")  # wide charts scroll inside
+    page.keyboard.press("Escape")
+
     page.get_by_role("button", name="Show conversations").click()
     expect(sidebar).to_be_in_viewport()
     expect(page.get_by_role("link", name=re.compile("^a long message"))).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(sidebar).not_to_be_in_viewport()
+    expect(page.get_by_role("button", name="Show conversations")).to_be_focused()
     context.close()
 
 
