@@ -4,6 +4,8 @@ Each worker imports `app`, which calls `create_app()` and loads its own copy of 
 TensorFlow state ever crosses a fork. That is why `preload_app` stays False: TensorFlow's thread
 pools do not survive `fork()`, and a worker forked from a master that had loaded it can hang.
 Every setting can be overridden from the environment (e.g. WEB_CONCURRENCY) or the command line.
+`kill -HUP <master pid>` starts fresh workers, which load the model at LEMBRA_MODEL_DIR again:
+that is how a new model goes live without dropping connections.
 """
 
 import os

@@ -148,6 +148,25 @@ def test_http_errors_are_json(visitor, make_app, visitor_for):
     assert too_big.status_code == 413 and "error" in too_big.get_json()
 
 
+def test_unexpected_errors_are_json_too(make_app):
+    app = make_app()
+
+    def broken():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/api/broken", view_func=broken)
+    response = app.test_client().get("/api/broken")
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "internal server error"}
+
+
+def test_pages_answer_errors_as_html(app):
+    response = app.test_client().get("/no/such/page", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "Back to the chat" in response.get_data(as_text=True)
+
+
 def test_message_limit_per_conversation(make_app, visitor_for):
     visitor = visitor_for(make_app(MAX_TURNS=2))
     conversation_id = visitor.new_conversation()
