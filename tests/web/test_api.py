@@ -195,6 +195,7 @@ def test_chat_is_rate_limited_per_visitor(make_app, visitor_for):
 def test_security_headers_on_every_response(visitor):
     for path in ("/", "/api/conversations", "/static/css/app.css", "/api/missing", "/healthz"):
         response = visitor.get(path)
+        response.close()  # static files are streamed from an open file
         for header, value in SECURITY_HEADERS.items():
             assert response.headers[header] == value, path
         csp = response.headers["Content-Security-Policy"]
