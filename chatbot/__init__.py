@@ -36,6 +36,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from chatbot.web import init_web
     from chatbot.web.replies import init_bot
 
+    if app.config["PROXY_HOPS"]:
+        # Behind nginx & co.: trust their X-Forwarded-* so HTTPS is seen (HSTS, Secure cookies).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     init_web(app)
     init_bot(app)

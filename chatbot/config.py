@@ -110,6 +110,7 @@ class AppConfig:
     batch_window_ms: float = 5.0
     batch_max_size: int = 16
     production: bool = False
+    proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-* (trust that many)
 
     ENV = {
         "database_url": "DATABASE_URL",
@@ -125,6 +126,7 @@ class AppConfig:
         "batch_window_ms": "LEMBRA_BATCH_WINDOW_MS",
         "batch_max_size": "LEMBRA_BATCH_MAX_SIZE",
         "production": "LEMBRA_PRODUCTION",
+        "proxy_hops": "LEMBRA_PROXY_HOPS",
     }
 
     @classmethod

@@ -4,12 +4,13 @@ SQLite is the default (WAL so readers never wait for the writer, a busy timeout 
 queue instead of failing, foreign keys so deleting a conversation deletes its messages); any
 `DATABASE_URL` SQLAlchemy understands (e.g. `postgresql+psycopg2://...`) works unchanged.
 The schema lives in Alembic migrations (`migrations/`); `upgrade()` applies them, and
-`flask --app app init-db` is the command that calls it.
+`flask --app app init-db` is the command that calls it. `flask --app app purge --older-than-days N`
+deletes old transcripts.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,7 @@ def init_app(app: Flask) -> None:
     app.extensions["lembra.db"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
     app.cli.add_command(init_db_command)
+    app.cli.add_command(purge_command)
 
 
 def get_session() -> Session:
@@ -193,6 +195,16 @@ def message_count(session: Session, conversation_id: int) -> int:
         select(func.count(Message.id)).where(Message.conversation_id == conversation_id)) or 0
 
 
+def purge(session: Session, older_than_days: int) -> int:
+    """Delete conversations untouched for `older_than_days` days; returns how many."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    old = session.scalars(select(Conversation).where(Conversation.updated_at < cutoff)).all()
+    for conversation in old:
+        session.delete(conversation)
+    session.commit()
+    return len(old)
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
@@ -200,3 +212,13 @@ def init_db_command() -> None:
     url = current_app.config["DATABASE_URL"]
     upgrade(url)
     click.echo(f"database at {make_url(url).render_as_string(hide_password=True)} is up to date")
+
+
+@click.command("purge")
+@click.option("--older-than-days", type=click.IntRange(min=0), required=True,
+              help="Delete conversations (and their messages and feedback) idle this long.")
+@with_appcontext
+def purge_command(older_than_days: int) -> None:
+    """Delete old transcripts, for a retention policy (run it from cron)."""
+    count = purge(get_session(), older_than_days)
+    click.echo(f"deleted {count} conversation(s) idle for more than {older_than_days} days")

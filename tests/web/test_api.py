@@ -415,3 +415,13 @@ def test_a_corrupt_bundle_is_reported_not_served(make_app, tiny_bundle, tmp_path
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert "model.keras" in response.get_json()["model_error"]
+
+
+def test_hsts_and_secure_cookie_behind_an_https_proxy(make_app):
+    forwarded = {"X-Forwarded-Proto": "https"}
+    direct = make_app().test_client().get("/", headers=forwarded)
+    assert "Strict-Transport-Security" not in direct.headers  # untrusted header ignored
+    proxied_client = make_app(PROXY_HOPS=1).test_client()
+    proxied = proxied_client.get("/", headers=forwarded)
+    assert proxied.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert proxied_client.get_cookie("lembra_visitor").secure

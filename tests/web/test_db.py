@@ -120,3 +120,23 @@ def test_the_same_app_runs_on_postgresql(make_app, postgres_url, visitor_for):
         assert diff == []
         assert connection.execute(text("SELECT count(*) FROM messages")).scalar() == 0
     engine.dispose()
+
+
+def test_purge_deletes_only_idle_conversations(make_app):
+    app = make_app()
+    with app.app_context():
+        session = app.extensions["lembra.db"]()
+        old = datetime(2020, 1, 1, tzinfo=UTC)
+        stale = Conversation(visitor_id="v", title="stale", created_at=old, updated_at=old)
+        stale.messages = [Message(role="user", text="long ago")]
+        session.add_all([stale, Conversation(visitor_id="v", title="fresh")])
+        session.commit()
+        session.close()
+    result = app.test_cli_runner().invoke(args=["purge", "--older-than-days", "30"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 1 conversation" in result.output
+    with app.app_context():
+        session = app.extensions["lembra.db"]()
+        assert [c.title for c in session.scalars(select(Conversation))] == ["fresh"]
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+        session.close()
