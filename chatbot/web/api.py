@@ -7,6 +7,8 @@ reply never holds a database transaction open; the reply is committed afterwards
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -17,6 +19,10 @@ from chatbot.web.errors import json_error
 from chatbot.web.replies import ModelUnavailable, generate, history_turns, parse_options
 from chatbot.web.security import csrf_token
 from chatbot.web.visitor import current_visitor
+
+if TYPE_CHECKING:  # chatbot.bot imports TensorFlow; the views only need the names
+    from chatbot.bot import Reply
+    from chatbot.decoding import DecodeOptions
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 LIST_LIMIT = 200
@@ -51,7 +57,7 @@ def _turns(conversation_id: int, before_id: int | None = None) -> list[tuple[str
     return [tuple(row) for row in get_session().execute(query.order_by(Message.id))]
 
 
-def _options_and_explain(data: dict) -> tuple[object, bool]:
+def _options_and_explain(data: dict) -> tuple[DecodeOptions, bool]:
     try:
         options = parse_options(data.get("options"))
     except ValueError as exc:
@@ -59,7 +65,7 @@ def _options_and_explain(data: dict) -> tuple[object, bool]:
     return options, schema.flag(data.get("explain"), "explain")
 
 
-def _store_reply(conversation: Conversation, reply: object) -> Message:
+def _store_reply(conversation: Conversation, reply: Reply) -> Message:
     message = Message(conversation_id=conversation.id, role="bot", text=reply.text,
                       model_version=reply.model_version, options=reply.options,
                       latency_ms=round(reply.latency_ms, 1), explanation=reply.explanation,
@@ -84,7 +90,7 @@ def list_conversations() -> Response:
                                      func.lower(Message.text).contains(search, autoescape=True))
         query = query.where(or_(func.lower(Conversation.title).contains(search, autoescape=True),
                                 in_messages))
-    limit = min(request.args.get("limit", LIST_LIMIT, type=int) or LIST_LIMIT, LIST_LIMIT)
+    limit = max(1, min(request.args.get("limit", LIST_LIMIT, type=int) or LIST_LIMIT, LIST_LIMIT))
     rows = get_session().scalars(
         query.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit))
     return jsonify(conversations=[schema.conversation_json(c) for c in rows])

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
+
+if TYPE_CHECKING:  # these import TensorFlow, which only create_app may load
+    from chatbot.bot import Bot, Reply
+    from chatbot.decoding import DecodeOptions
 
 BOT = "lembra.bot"
 BOT_ERROR = "lembra.bot_error"
@@ -46,7 +50,7 @@ def init_bot(app: Flask) -> None:
     app.logger.info("loaded model %s", bot.version)
 
 
-def warm_up(bot: Any) -> None:
+def warm_up(bot: Bot) -> None:
     """Reply once per compiled search, so the first visitor does not wait for graph tracing."""
     from chatbot.decoding import DecodeOptions
 
@@ -54,7 +58,7 @@ def warm_up(bot: Any) -> None:
         bot.reply(["hello"], DecodeOptions(mode=mode, max_len=4))
 
 
-def current_bot() -> Any:
+def current_bot() -> Bot:
     bot = current_app.extensions.get(BOT)
     if bot is None:
         raise ModelUnavailable(current_app.extensions.get(BOT_ERROR) or "the model is not loaded")
@@ -69,7 +73,7 @@ def model_status() -> tuple[bool, str]:
     return True, bot.version
 
 
-def parse_options(data: Mapping[str, Any] | None) -> Any:
+def parse_options(data: Mapping[str, Any] | None) -> DecodeOptions:
     """Decoding options from a request; a sampling request without a seed gets one.
 
     The stored seed makes a sampled reply reproducible, so its explanation can be recomputed.
@@ -105,7 +109,7 @@ def history_turns(turns: Iterable[tuple[str, str]]) -> list[str]:
     return [text for _, text in merged]
 
 
-def generate(history: list[str], options: Any, explain: bool) -> Any:
+def generate(history: list[str], options: DecodeOptions, explain: bool) -> Reply:
     """One reply from the loaded bot; any failure becomes ModelUnavailable."""
     bot = current_bot()
     try:
