@@ -61,7 +61,8 @@ export class Chat {
       const data = await api.postMessage(this.conversationId, text, this.settings.options());
       this.messages.replace("pending", data.user);
       this.messages.append(data.reply);
-      this.ui.setTitle(await this.refreshSidebar());
+      const title = await this.refreshSidebar();
+      if (title) this.ui.setTitle(title);
     } catch (err) {
       this.failedSend(err, text);
     } finally {
@@ -106,8 +107,9 @@ export class Chat {
   async refreshSidebar() {
     await this.sidebar.refresh();
     this.sidebar.setActive(this.conversationId);
+    // null when a search filter hides the open conversation: the title stays as it is.
     const active = this.sidebar.list.querySelector(".conversation.active a");
-    return active ? active.textContent : this.strings.untitled;
+    return active ? active.textContent : null;
   }
 
   setWaiting(waiting) {
