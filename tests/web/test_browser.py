@@ -318,3 +318,24 @@ def test_copy_and_regenerate_a_reply(browser, server):
     expect(page.locator(".message.bot")).not_to_have_attribute("data-id", old_id)
     expect(page.locator(".message.user .text")).to_have_text(["tell me a story"])
     context.close()
+
+
+def test_input_is_disabled_and_typing_shown_while_waiting(page, server):
+    open_chat(page, server)
+    held = []
+    page.route(re.compile(r".*/messages$"), lambda route: held.append(route))
+    box = page.get_by_label("Message", exact=True)
+    box.fill("are you thinking?")
+    with page.expect_request(re.compile(r".*/messages$")):
+        page.keyboard.press("Enter")
+    expect(box).to_be_disabled()  # the request is on hold in `held`
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    expect(page.get_by_role("status")).to_have_text(re.compile("Lembra is typing"))
+    expect(page.locator(".message.user .text")).to_have_text(["are you thinking?"])
+    while not held:  # the route handler runs as Playwright dispatches events
+        page.wait_for_timeout(10)
+    held[0].continue_()
+    expect(page.locator(".message.bot")).to_have_count(1)
+    expect(box).to_be_enabled()
+    expect(box).to_be_focused()
+    expect(page.locator("#typing")).to_be_hidden()
