@@ -39,6 +39,7 @@ class DecodeOptions:
     temperature: float = 0.7
     top_k: int = 0
     top_p: float = 0.9
+    repetition_penalty: float = 1.0
     seed: int | None = None
 
     def validate(self) -> None:
@@ -52,6 +53,7 @@ class DecodeOptions:
             (0.0 <= self.temperature <= 5.0, "temperature must be between 0 and 5"),
             (0 <= self.top_k <= 1000, "top_k must be between 0 and 1000"),
             (0.0 < self.top_p <= 1.0, "top_p must be in (0, 1]"),
+            (1.0 <= self.repetition_penalty <= 3.0, "repetition_penalty must be between 1 and 3"),
             (self.seed is None or 0 <= self.seed < 2**31, "seed must be a non-negative int"),
         ]
         for ok, message in checks:
@@ -88,15 +90,29 @@ def _int_value(value: Any, name: str) -> int:
 # -- shared pieces of the loops ---------------------------------------------------------------
 
 
-def _mask_logits(logits, step, min_len, history, no_repeat_ngram):
-    """Forbid special tokens, an early end of reply, and repeating any n-gram already generated."""
+def _mask_logits(logits, step, min_len, history, no_repeat_ngram, repetition_penalty):
+    """Forbid special tokens, an early end of reply, and repeating any n-gram already generated;
+    make any token already used less likely (Keskar et al., 2019: divide by the penalty)."""
     vocab = tf.shape(logits)[1]
     banned = tf.constant([Tokenizer.pad_id, Tokenizer.unk_id, Tokenizer.bos_id, Tokenizer.sep_id])
     special = tf.reduce_sum(tf.one_hot(banned, vocab), 0) > 0  # (V,)
     eos = tf.one_hot(Tokenizer.eos_id, vocab) > 0
     special = tf.logical_or(special, tf.logical_and(eos, step < min_len))
     logits = tf.where(special[None, :], NEG_INF, logits)
+    logits = tf.cond(repetition_penalty > 1.0,
+                     lambda: _penalize_repeats(logits, step, history, repetition_penalty),
+                     lambda: logits)
     return _block_ngrams(logits, step, history, no_repeat_ngram)
+
+
+def _penalize_repeats(logits, step, history, penalty):
+    used = tf.broadcast_to(tf.range(tf.shape(history)[1])[None, :] < step, tf.shape(history))
+    where = tf.where(used)  # (M, 2) of [batch, position]
+    tokens = tf.cast(tf.gather_nd(history, where), tf.int64)
+    indices = tf.stack([where[:, 0], tokens], 1)
+    current = tf.gather_nd(logits, indices)
+    return tf.tensor_scatter_nd_update(
+        logits, indices, tf.where(current > 0, current / penalty, current * penalty))
 
 
 def _block_ngrams(logits, step, history, n):
@@ -156,6 +172,7 @@ class CompiledDecoder:
             tf.TensorSpec([], tf.int32, name="top_k"),
             tf.TensorSpec([], tf.float32, name="top_p"),
             tf.TensorSpec([], tf.int32, name="no_repeat_ngram"),
+            tf.TensorSpec([], tf.float32, name="repetition_penalty"),
             tf.TensorSpec([2], tf.int32, name="seed"),
         ])
         self.beam = tf.function(self._beam, input_signature=[
@@ -165,6 +182,7 @@ class CompiledDecoder:
             tf.TensorSpec([], tf.int32, name="min_len"),
             tf.TensorSpec([], tf.float32, name="alpha"),
             tf.TensorSpec([], tf.int32, name="no_repeat_ngram"),
+            tf.TensorSpec([], tf.float32, name="repetition_penalty"),
         ])
 
     def run(self, source, options: DecodeOptions):
@@ -172,13 +190,15 @@ class CompiledDecoder:
         source = tf.convert_to_tensor(source, tf.int32)
         if options.mode == "beam":
             out = self.beam(source, options.beam_width, options.max_len, options.min_len,
-                            options.length_penalty, options.no_repeat_ngram)
+                            options.length_penalty, options.no_repeat_ngram,
+                            options.repetition_penalty)
         else:
             temperature = 0.0 if options.mode == "greedy" else options.temperature
             seed = options.seed if options.seed is not None else int(tf.random.uniform(
                 [], 0, 2**31 - 1, tf.int32))
             out = self.sample(source, options.max_len, options.min_len, temperature,
-                              options.top_k, options.top_p, options.no_repeat_ngram, [seed, 0])
+                              options.top_k, options.top_p, options.no_repeat_ngram,
+                              options.repetition_penalty, [seed, 0])
         return {key: value.numpy() for key, value in out.items()}
 
     def trace_count(self) -> int:
@@ -189,7 +209,7 @@ class CompiledDecoder:
     # -- greedy and sampling ----------------------------------------------------------------
 
     def _sample(self, source, max_len, min_len, temperature, top_k, top_p, no_repeat_ngram,
-                seed):
+                repetition_penalty, seed):
         memory, (h, c) = self.model.encode(source)
         batch = tf.shape(source)[0]
         token = tf.fill([batch], Tokenizer.bos_id)
@@ -202,7 +222,7 @@ class CompiledDecoder:
         while step < max_len and not tf.reduce_all(finished):
             logits, h, c, step_gates, weights = self.model.decode_step(token, h, c, memory)
             logits = _mask_logits(tf.cast(logits, tf.float32), step, min_len, history,
-                                  no_repeat_ngram)
+                                  no_repeat_ngram, repetition_penalty)
             if temperature > 0.0:
                 filtered = _filter_top_k_top_p(logits / temperature, top_k, top_p)
                 drawn = tf.random.stateless_categorical(filtered, 1, tf.stack([seed[0], seed[1] + step]))[:, 0]
@@ -223,7 +243,8 @@ class CompiledDecoder:
 
     # -- beam search ------------------------------------------------------------------------
 
-    def _beam(self, source, beam_width, max_len, min_len, alpha, no_repeat_ngram):
+    def _beam(self, source, beam_width, max_len, min_len, alpha, no_repeat_ngram,
+              repetition_penalty):
         batch = tf.shape(source)[0]
         k = beam_width
         flat = batch * k
@@ -249,7 +270,7 @@ class CompiledDecoder:
         while step < max_len and not tf.reduce_all(finished):
             logits, h, c, step_gates, weights = self.model.decode_step(token, h, c, memory)
             logp = tf.nn.log_softmax(tf.cast(logits, tf.float32))
-            logp = _mask_logits(logp, step, min_len, history, no_repeat_ngram)
+            logp = _mask_logits(logp, step, min_len, history, no_repeat_ngram, repetition_penalty)
             vocab = tf.shape(logp)[1]
             # A finished beam continues only with padding, at no cost, so its score stays put.
             done = tf.reshape(finished, [flat, 1])

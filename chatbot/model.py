@@ -83,7 +83,11 @@ class Seq2Seq(keras.Model):
             self.attention = LuongAttention(cfg.dec_units, cfg.embed_dim, name="attention")
         else:
             self.bridge = layers.Dense(cfg.embed_dim, activation="tanh", name="bridge")
-        if not cfg.tie_embeddings:
+        if cfg.tie_embeddings:
+            # An unbounded linear map into embedding space before the tied output: the tanh
+            # states alone cap the logits' scale and the model learns far slower (measured).
+            self.projection = layers.Dense(cfg.embed_dim, use_bias=False, name="tied_projection")
+        else:
             self.projection = layers.Dense(cfg.vocab_size, use_bias=False, name="projection")
         self.dropout = layers.Dropout(cfg.dropout)
         self.build_all()
@@ -101,8 +105,7 @@ class Seq2Seq(keras.Model):
             self.attention.build()
         else:
             self.bridge.build((None, cfg.dec_units))
-        if not cfg.tie_embeddings:
-            self.projection.build((None, cfg.embed_dim))
+        self.projection.build((None, cfg.embed_dim))
         self.output_bias = self.add_weight(shape=(cfg.vocab_size,), name="output_bias",
                                            initializer="zeros")
         self.built = True
@@ -153,7 +156,7 @@ class Seq2Seq(keras.Model):
     def logits(self, states):
         if self.cfg.tie_embeddings:
             table = self.embedding.embeddings  # (V, E): the output layer reuses the input embedding
-            return ops.matmul(states, ops.transpose(table)) + self.output_bias
+            return ops.matmul(self.projection(states), ops.transpose(table)) + self.output_bias
         return self.projection(states) + self.output_bias
 
     def get_config(self):
