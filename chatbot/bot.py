@@ -72,15 +72,29 @@ class Bot:
                                  options.to_dict(), explanation))
         return replies
 
+    def explain(self, history: list[str], reply_text: str) -> dict:
+        """Attention and gate activity for a reply already given (teacher-forced): exact for any
+        stored reply, whichever search produced it."""
+        source, ids = self.encode_histories([history])
+        target = self.tokenizer.encode(reply_text)[: self.config.max_tgt_len] or [self.tokenizer.eos_id]
+        out = self.decoder.force(source, np.asarray([target], np.int32))
+        return self._explain(ids[0], self.tokenizer.pieces(target), out["attention"].numpy()[0],
+                             out["gates"].numpy()[0])
+
     def _explain(self, src_ids, pieces, attention, gates) -> dict:
         n = len(pieces)
         return {
             "source": self.tokenizer.pieces(src_ids),
             "reply": pieces,
-            "attention": np.round(attention[:n, : len(src_ids)], 4).tolist(),
-            "gates": {name: np.round(gates[:n, i], 4).tolist()
+            "attention": _rounded(attention[:n, : len(src_ids)]),
+            "gates": {name: _rounded(gates[:n, i])
                       for i, name in enumerate(("input", "forget", "output"))},
         }
+
+
+def _rounded(values: np.ndarray) -> list:
+    """float64 before rounding, so JSON gets 0.8551 rather than 0.8550999760627747."""
+    return np.round(np.asarray(values, np.float64), 4).tolist()
 
 
 def _until_eos(tokens: np.ndarray, eos_id: int) -> list[int]:

@@ -185,6 +185,11 @@ class CompiledDecoder:
             tf.TensorSpec([], tf.float32, name="repetition_penalty"),
         ])
 
+        self.force = tf.function(self._force, input_signature=[
+            tf.TensorSpec([None, None], tf.int32, name="source"),
+            tf.TensorSpec([None, None], tf.int32, name="target"),
+        ])
+
     def run(self, source, options: DecodeOptions):
         """source (B, S) int32 -> dict of numpy arrays: tokens (B, L), attention (B, L, S), gates (B, L, 3)."""
         source = tf.convert_to_tensor(source, tf.int32)
@@ -204,7 +209,8 @@ class CompiledDecoder:
     def trace_count(self) -> int:
         """How many graphs were traced (stays at one per strategy once warm)."""
         return (self.sample.experimental_get_tracing_count()
-                + self.beam.experimental_get_tracing_count())
+                + self.beam.experimental_get_tracing_count()
+                + self.force.experimental_get_tracing_count())
 
     # -- greedy and sampling ----------------------------------------------------------------
 
@@ -239,6 +245,26 @@ class CompiledDecoder:
             "tokens": history[:, :step],
             "attention": tf.transpose(attention.stack()[:step], [1, 0, 2]),
             "gates": tf.transpose(gates.stack()[:step], [1, 0, 2]),
+        }
+
+    # -- teacher forcing: the explanation of a given reply -------------------------------
+
+    def _force(self, source, target):
+        """Step through a known reply (B, T) and record attention and gates at each token."""
+        memory, (h, c) = self.model.encode(source)
+        steps = tf.shape(target)[1]
+        token = tf.fill([tf.shape(source)[0]], Tokenizer.bos_id)
+        attention = tf.TensorArray(tf.float32, size=steps)
+        gates = tf.TensorArray(tf.float32, size=steps)
+        for step in tf.range(steps):
+            _, h, c, step_gates, weights = self.model.decode_step(token, h, c, memory)
+            attention = attention.write(step, tf.cast(weights, tf.float32))
+            gates = gates.write(step, tf.cast(_gate_means(step_gates), tf.float32))
+            token = target[:, step]
+        return {
+            "tokens": target,
+            "attention": tf.transpose(attention.stack(), [1, 0, 2]),
+            "gates": tf.transpose(gates.stack(), [1, 0, 2]),
         }
 
     # -- beam search ------------------------------------------------------------------------

@@ -99,3 +99,22 @@ def test_top_k_one_is_greedy(bot):
     greedy = bot.reply(["good morning"], DecodeOptions(mode="greedy")).tokens
     sampled = bot.reply(["good morning"], DecodeOptions(mode="sample", top_k=1, seed=5)).tokens
     assert greedy == sampled
+
+
+def test_teacher_forcing_replays_the_generated_explanation(bot):
+    source, _ = bot.encode_histories([["do you have any pets"]])
+    generated = bot.decoder.run(source, DecodeOptions(mode="greedy", min_len=6, max_len=6))
+    forced = bot.decoder.force(source, generated["tokens"])
+    np.testing.assert_allclose(forced["attention"], generated["attention"], atol=1e-5)
+    np.testing.assert_allclose(forced["gates"], generated["gates"], atol=1e-5)
+
+
+def test_explain_a_given_reply(bot):
+    ex = bot.explain(["do you have any pets"], "i have a cat")
+    assert "".join(ex["reply"]).replace("\u2581", " ").strip() == "i have a cat"
+    assert len(ex["attention"]) == len(ex["reply"]) == len(ex["gates"]["forget"])
+
+
+def test_explanation_numbers_are_short(bot):
+    reply = bot.reply(["hello"], DecodeOptions(mode="greedy"), explain=True)
+    assert all(len(repr(v)) <= 7 for v in reply.explanation["gates"]["forget"])
