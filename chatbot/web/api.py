@@ -16,7 +16,13 @@ from sqlalchemy.orm import selectinload
 from chatbot.db import Conversation, Feedback, Message, get_session, message_count, utcnow
 from chatbot.web import schema
 from chatbot.web.errors import json_error
-from chatbot.web.replies import ModelUnavailable, generate, history_turns, parse_options
+from chatbot.web.replies import (
+    ModelUnavailable,
+    explain_reply,
+    generate,
+    history_turns,
+    parse_options,
+)
 from chatbot.web.security import csrf_token
 from chatbot.web.visitor import current_visitor
 
@@ -210,8 +216,8 @@ def delete_feedback(message_id: int) -> tuple[str, int]:
 def get_explanation(message_id: int) -> Response | tuple[Response, int]:
     """The stored attention and gates of a reply, recomputed (and stored) when missing.
 
-    Recomputing replays the stored options, seed included; `exact` says whether the replay
-    produced the same reply (it will not if the model has changed since).
+    Recomputing steps the model through the stored reply (teacher forcing), so it explains
+    exactly that text; `exact` is false only when a different model version is serving now.
     """
     message = owned_message(message_id)
     if message.role != "bot":
@@ -219,21 +225,17 @@ def get_explanation(message_id: int) -> Response | tuple[Response, int]:
     if message.explanation is not None:
         return jsonify(message_id=message.id, exact=True, explanation=message.explanation)
     history = history_turns(_turns(message.conversation_id, message.id))
-    try:
-        options = parse_options(message.options)
-    except ValueError:
-        options = parse_options(None)
     session = get_session()
     session.commit()
     try:
-        reply = generate(history, options, explain=True)
+        explanation, version = explain_reply(history, message.text)
     except ModelUnavailable as exc:
         return json_error(503, f"Cannot explain this reply: {exc}.")
-    exact = reply.text == message.text and reply.model_version == message.model_version
+    exact = version == message.model_version
     if exact:
-        message.explanation = reply.explanation
+        message.explanation = explanation
         session.commit()
-    return jsonify(message_id=message.id, exact=exact, explanation=reply.explanation)
+    return jsonify(message_id=message.id, exact=exact, explanation=explanation)
 
 
 @bp.get("/export")

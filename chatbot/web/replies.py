@@ -1,16 +1,20 @@
 """The model side of the web app: load the bot once per process, turn stored turns into replies.
 
 Views never touch TensorFlow directly: they call `generate()`, which raises `ModelUnavailable` with
-a sentence the visitor can read when the model is missing or fails.
+a sentence the visitor can read when the model is missing or fails. Concurrent replies go through
+this process's `Batcher` (chatbot/batching.py) unless `LEMBRA_BATCH_WINDOW_MS=0`.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
+
+from chatbot.batching import Batcher
 
 if TYPE_CHECKING:  # these import TensorFlow, which only create_app may load
     from chatbot.bot import Bot, Reply
@@ -18,6 +22,9 @@ if TYPE_CHECKING:  # these import TensorFlow, which only create_app may load
 
 BOT = "lembra.bot"
 BOT_ERROR = "lembra.bot_error"
+BATCHER = "lembra.batcher"
+REPLY_TIMEOUT_S = 60.0  # gunicorn's worker timeout: a reply slower than this is not coming
+_BATCHER_LOCK = threading.Lock()
 
 
 class ModelUnavailable(RuntimeError):
@@ -109,11 +116,37 @@ def history_turns(turns: Iterable[tuple[str, str]]) -> list[str]:
     return [text for _, text in merged]
 
 
-def generate(history: list[str], options: DecodeOptions, explain: bool) -> Reply:
-    """One reply from the loaded bot; any failure becomes ModelUnavailable."""
+def explain_reply(history: list[str], reply_text: str) -> tuple[dict, str]:
+    """Teacher-forced explanation of a stored reply by the current bot, and that bot's version."""
     bot = current_bot()
     try:
-        return bot.reply(history, options, explain=explain)
+        return bot.explain(history, reply_text), bot.version
+    except Exception as exc:
+        current_app.logger.exception("explanation failed")
+        raise ModelUnavailable(f"the model failed to explain ({type(exc).__name__})") from exc
+
+
+def batcher() -> Batcher | None:
+    """This process's reply queue, made on first use (after gunicorn's fork); None when off."""
+    queue = current_app.extensions.get(BATCHER)
+    if queue is None and current_app.config["BATCH_WINDOW_MS"] > 0:
+        with _BATCHER_LOCK:
+            queue = current_app.extensions.get(BATCHER)
+            if queue is None:
+                queue = current_app.extensions[BATCHER] = Batcher(
+                    current_app.config["BATCH_WINDOW_MS"], current_app.config["BATCH_MAX_SIZE"])
+    return queue
+
+
+def generate(history: list[str], options: DecodeOptions, explain: bool) -> Reply:
+    """One reply from the loaded bot, batched with concurrent requests unless batching is off;
+    any failure becomes ModelUnavailable."""
+    bot = current_bot()
+    queue = batcher()
+    try:
+        if queue is None:
+            return bot.reply(history, options, explain=explain)
+        return queue.reply(bot, history, options, explain, timeout=REPLY_TIMEOUT_S)
     except Exception as exc:  # TensorFlow raises many kinds; the visitor needs one sentence
         current_app.logger.exception("reply failed")
         raise ModelUnavailable(f"the model failed to reply ({type(exc).__name__})") from exc

@@ -353,8 +353,9 @@ def test_explanation_is_computed_on_demand(model_app, chatter, mode):
     reply = data["reply"]
     assert reply["has_explanation"] is False
     body = chatter.get(f"/api/messages/{reply['id']}/explanation").get_json()
-    assert body["exact"] is True  # the stored options (and seed) replay the same reply
-    assert "".join(body["explanation"]["reply"]).replace("\u2581", " ").strip()
+    assert body["exact"] is True  # the serving model stepped through exactly this reply
+    pieces = "".join(body["explanation"]["reply"]).replace("\u2581", " ").strip()
+    assert pieces == reply["text"].strip()
     assert stored_messages(model_app, conversation_id)[1].explanation == body["explanation"]
     assert chatter.get(f"/api/messages/{data['user']['id']}/explanation").status_code == 422
 
