@@ -116,6 +116,16 @@ def history_turns(turns: Iterable[tuple[str, str]]) -> list[str]:
     return [text for _, text in merged]
 
 
+def explain_reply(history: list[str], reply_text: str) -> tuple[dict, str]:
+    """Teacher-forced explanation of a stored reply by the current bot, and that bot's version."""
+    bot = current_bot()
+    try:
+        return bot.explain(history, reply_text), bot.version
+    except Exception as exc:
+        current_app.logger.exception("explanation failed")
+        raise ModelUnavailable(f"the model failed to explain ({type(exc).__name__})") from exc
+
+
 def batcher() -> Batcher | None:
     """This process's reply queue, made on first use (after gunicorn's fork); None when off."""
     queue = current_app.extensions.get(BATCHER)
