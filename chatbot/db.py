@@ -19,6 +19,7 @@ from flask import Flask, current_app, g
 from flask.cli import with_appcontext
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Engine,
     ForeignKey,
@@ -86,7 +87,8 @@ class Conversation(Base):
         back_populates="conversation", order_by="Message.id",
         cascade="all, delete-orphan", passive_deletes=True)
 
-    __table_args__ = (Index("ix_conversations_visitor_updated", "visitor_id", "updated_at"),)
+    __table_args__ = (Index("ix_conversations_visitor_updated", "visitor_id", "updated_at"),
+                      Index("ix_conversations_created_at", "created_at"))
 
 
 class Message(Base):
@@ -121,6 +123,45 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     message: Mapped[Message] = relationship(back_populates="feedback")
+
+
+class Review(Base):
+    """An admin's notes on one conversation: flagged, reviewed, free tags."""
+
+    __tablename__ = "reviews"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[str] = mapped_column(String(200), default="")  # comma-separated
+
+
+class AdminUser(Base):
+    """An administrator: a werkzeug password hash and the failed-login counter of the lockout."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ModelSwitch(Base):
+    """Each activation of a model bundle; the newest row is the model every worker serves."""
+
+    __tablename__ = "model_switches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_dir: Mapped[str] = mapped_column(String(512))
+    version: Mapped[str] = mapped_column(String(128))
+    admin: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 def make_engine(url: str) -> Engine:

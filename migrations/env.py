@@ -11,12 +11,18 @@ from alembic import context
 
 from chatbot.config import AppConfig
 from chatbot.db import Base, make_engine
+from chatbot.search import is_search_object
 
 config = context.config
 if config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 url = config.attributes.get("database_url") or AppConfig.from_env().database_url
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Autogenerate ignores the full-text search objects, which live outside the models."""
+    return not is_search_object(name)
 
 
 def run_offline() -> None:
@@ -32,7 +38,7 @@ def run_online() -> None:
     with engine.connect() as connection:
         # render_as_batch lets later migrations alter columns on SQLite (copy-and-move tables).
         context.configure(connection=connection, target_metadata=Base.metadata,
-                          render_as_batch=True, compare_type=True)
+                          render_as_batch=True, compare_type=True, include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
