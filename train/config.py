@@ -19,7 +19,7 @@ CORPORA = ("chitchat", "cornell", "dailydialog", "jsonl", "transcripts")
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     corpus: str = "chitchat"
-    data: str = ""  # file or directory for corpora that are not packaged
+    data: str = ""  # file/directory of the corpus (--from); transcripts also take a DATABASE_URL
     out: str = "models/tiny"
     max_pairs: int = 0  # 0 = all training pairs
     epochs: int = 10
@@ -55,22 +55,55 @@ class TrainConfig:
 
 ARCH_DEFAULTS = {"baseline": {"context_turns": 1, "tie_embeddings": False}}
 
+HELP = {
+    "corpus": "which loader reads the data: " + ", ".join(CORPORA),
+    "data": "the corpus file or directory (not needed for chitchat); for transcripts, an export "
+            ".jsonl or a DATABASE_URL",
+    "out": "bundle directory to write (created if missing)",
+    "max_pairs": "use at most this many training pairs (0 = all); handy for quick runs",
+    "epochs": "passes over the training pairs (early stopping may end sooner)",
+    "batch_size": "pairs per gradient step",
+    "learning_rate": "Adam learning rate",
+    "clipnorm": "clip each gradient to this norm (keeps LSTM training stable)",
+    "patience": "stop after this many epochs without a better validation loss",
+    "bucketing": "batch pairs of similar length together (much faster than padding to max)",
+    "time_budget_min": "stop fitting after this many minutes (0 = no limit)",
+    "resume": "continue an interrupted run in --out from its last finished epoch",
+    "seed": "random seed for shuffling, sampling and initial weights",
+    "mixed_precision": "bfloat16 compute: auto (on with a GPU), on or off",
+    "init_from": "fine-tune: start from this bundle's weights, config and tokenizer",
+    "only_positive": "transcripts: skip conversations with any thumbs-down",
+    "base_mix": "fine-tune: share of base-corpus pairs mixed in so the model does not forget",
+    "eval_limit": "test contexts to evaluate after training (0 = skip evaluation)",
+    "arch": "attention (Lembra) or baseline (vanilla seq2seq, no attention, single turn)",
+    "vocab_size": "SentencePiece vocabulary size",
+    "embed_dim": "token embedding width (also the tied output width)",
+    "enc_units": "LSTM units per encoder direction; the decoder has twice as many",
+    "enc_layers": "stacked bidirectional encoder layers",
+    "dropout": "dropout rate on embeddings and LSTM outputs",
+    "tie_embeddings": "share the input embedding with the output layer (fewer parameters)",
+    "max_src_len": "longest encoder input in tokens (older context is cut from the left)",
+    "max_tgt_len": "longest reply in tokens",
+    "context_turns": "turns of conversation the encoder reads (1 = last message only)",
+}
+
 
 def parser(description: str) -> argparse.ArgumentParser:
     """One flag per TrainConfig and ModelConfig field, with the defaults shown in --help."""
     p = argparse.ArgumentParser(description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     for group, cls in (("training", TrainConfig), ("model", ModelConfig)):
         g = p.add_argument_group(group)
         for field in dataclasses.fields(cls):
             flag = "--" + field.name.replace("_", "-")
+            flags = [flag, "--from"] if field.name == "data" else [flag]
             default = field.default
             if isinstance(default, bool):
-                g.add_argument(flag, default=None, action=argparse.BooleanOptionalAction,
-                               help=f"(default: {default})")
+                g.add_argument(*flags, default=None, action=argparse.BooleanOptionalAction,
+                               help=f"{HELP.get(field.name, '')} (default: {default})")
             else:
-                g.add_argument(flag, type=type(default), default=None,
-                               help=f"(default: {default})")
+                g.add_argument(*flags, dest=field.name, type=type(default), default=None,
+                               help=f"{HELP.get(field.name, '')} (default: {default})")
     return p
 
 

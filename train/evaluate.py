@@ -27,13 +27,17 @@ from train import metrics
 from train.data import encode_pairs, pad_batch
 
 
-def test_pairs(bundle_dir: Path, split: str, limit: int, context_turns: int):
-    """The evaluation pairs named by the bundle's manifest: same corpus, same split rule."""
+def test_pairs(bundle_dir: Path, split: str, limit: int, context_turns: int,
+               corpus: tuple[str, str | None] | None = None):
+    """The evaluation pairs of the corpus named by the bundle's manifest (or `corpus`, a
+    (name, path) pair), split by the same rule as in training."""
     from train.corpora import load_corpus
     from train.pairs import make_pairs, split_conversations
 
-    manifest = json.loads((bundle_dir / "manifest.json").read_text())
-    convs = load_corpus(manifest["corpus"], manifest.get("path"))
+    if corpus is None:
+        manifest = json.loads((bundle_dir / "manifest.json").read_text())
+        corpus = (manifest["corpus"], manifest.get("path"))
+    convs = load_corpus(*corpus)
     pairs = make_pairs(split_conversations(convs)[split], context_turns)
     if limit and len(pairs) > limit:
         keep = sorted(random.Random(0).sample(range(len(pairs)), limit))
@@ -59,11 +63,12 @@ def nll_per_word(bot: Bot, pairs, batch_size: int = 64) -> tuple[float, int]:
 
 
 def evaluate_bundle(path: str | Path, split: str = "test", limit: int = 500,
-                    options: DecodeOptions | None = None, write: bool = False) -> dict:
+                    options: DecodeOptions | None = None, write: bool = False,
+                    corpus: tuple[str, str | None] | None = None) -> dict:
     path = Path(path)
     bot = Bot.load(path)
     options = options or DecodeOptions(seed=0)
-    pairs = test_pairs(path, split, limit, bot.config.context_turns)
+    pairs = test_pairs(path, split, limit, bot.config.context_turns, corpus)
     if not pairs:
         raise ValueError(f"split {split!r} of {path} has no pairs")
     nll, n_words = nll_per_word(bot, pairs)
@@ -77,6 +82,7 @@ def evaluate_bundle(path: str | Path, split: str = "test", limit: int = 500,
     result = {
         "model_version": bot.version,
         "split": split,
+        "corpus": list(corpus) if corpus else None,
         "n": len(pairs),
         "decoding": options.to_dict(),
         "perplexity_per_word": metrics.perplexity_per_word(nll, n_words),

@@ -5,6 +5,8 @@
     python -m train.train --arch baseline --out models/baseline         # the reference peer
     python -m train.train --corpus jsonl --data my_chats.jsonl --out models/mine
     python -m train.train ... --resume                                   # continue after a stop
+    python -m train.train --corpus transcripts --from export.jsonl --only-positive \
+        --init-from models/default --out models/tuned                     # learn from your chats
 
 Steps: load the corpus -> split by conversation (90/5/5) -> (context, reply) pairs -> a
 SentencePiece tokenizer on the training split -> Keras fit with length-bucketed batches,
@@ -28,7 +30,6 @@ import keras
 
 from chatbot.config import ConfigError, ModelConfig
 from train.config import TrainConfig, configs_from_args, parser
-
 
 # Bucketed tf.data pipelines have no known length; Keras warns about that every epoch.
 warnings.filterwarnings("ignore", message=".*ran out of data.*")
@@ -261,8 +262,34 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
     return out
 
 
+def evaluate_after_training(out: Path, train_cfg: TrainConfig) -> None:
+    """metrics.json: the test split of the training corpus; for a fine-tuned model also the
+    parent's base corpus test split and the parent's own figures, side by side."""
+    import json
+
+    from chatbot.bundle import METRICS_FILE
+    from train.evaluate import evaluate_bundle
+
+    log("evaluating on the test split")
+    evaluate_bundle(out, split="test", limit=train_cfg.eval_limit, write=True)
+    if not train_cfg.init_from:
+        return
+    parent = Path(train_cfg.init_from)
+    manifest = json.loads((parent / "manifest.json").read_text())
+    base = evaluate_bundle(out, split="test", limit=train_cfg.eval_limit,
+                           corpus=(manifest["corpus"], manifest.get("path")))
+    metrics = json.loads((out / METRICS_FILE).read_text())
+    metrics["base_test"] = base
+    parent_metrics = parent / METRICS_FILE
+    metrics["parent"] = {
+        "path": str(parent),
+        "metrics": json.loads(parent_metrics.read_text()) if parent_metrics.is_file() else {},
+    }
+    (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    args = parser(__doc__).parse_args(argv)
     try:
         train_cfg, model_cfg = configs_from_args(args)
         if train_cfg.init_from and not Path(train_cfg.init_from, "model.keras").is_file():
@@ -271,9 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             model_cfg = ModelConfig.load(Path(train_cfg.init_from) / "config.json")
         out = run(train_cfg, model_cfg)
         if train_cfg.eval_limit > 0:
-            from train.evaluate import evaluate_bundle
-
-            evaluate_bundle(out, split="test", limit=train_cfg.eval_limit, write=True)
+            evaluate_after_training(out, train_cfg)
     except (ConfigError, ValueError, OSError) as exc:
         print(f"train: error: {exc}", file=sys.stderr)
         return 2
