@@ -33,7 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         "AUTO_MIGRATE", make_url(app.config["DATABASE_URL"]).get_backend_name() == "sqlite")
 
     from chatbot import db
-    from chatbot.web import init_web
+    from chatbot.web import admin, init_web
     from chatbot.web.replies import init_bot
 
     if app.config["PROXY_HOPS"]:
@@ -44,5 +44,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     init_web(app)
+    admin.init_app(app)  # before init_bot: it may pick the model an admin activated
     init_bot(app)
     return app

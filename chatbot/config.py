@@ -106,6 +106,8 @@ class AppConfig:
     max_content_length: int = 64 * 1024
     ratelimit_chat: str = "30 per minute"
     ratelimit_login: str = "10 per minute"
+    admin_session_minutes: int = 30  # an admin is signed out after this long without a request
+    model_check_seconds: float = 2.0  # how often each worker looks for a newly activated model
     ratelimit_storage_uri: str = "memory://"
     batch_window_ms: float = 5.0
     batch_max_size: int = 16
@@ -122,6 +124,8 @@ class AppConfig:
         "max_content_length": "LEMBRA_MAX_CONTENT_LENGTH",
         "ratelimit_chat": "LEMBRA_RATELIMIT_CHAT",
         "ratelimit_login": "LEMBRA_RATELIMIT_LOGIN",
+        "admin_session_minutes": "LEMBRA_ADMIN_SESSION_MINUTES",
+        "model_check_seconds": "LEMBRA_MODEL_CHECK_SECONDS",
         "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
         "batch_window_ms": "LEMBRA_BATCH_WINDOW_MS",
         "batch_max_size": "LEMBRA_BATCH_MAX_SIZE",

@@ -1,0 +1,86 @@
+"""The dashboard's numbers: traffic per day, reply latency percentiles, feedback per model.
+
+Days are UTC. Grouping by day uses SQL `date()`, which SQLite and PostgreSQL both have; the
+percentiles are computed here (nearest rank) so they are the same on both backends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from chatbot.db import Conversation, Feedback, Message, utcnow
+from chatbot.search import day_start
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Stats:
+    days: list[str]
+    conversations: list[int]
+    messages: list[int]
+    latency_p50: list[float | None]
+    latency_p95: list[float | None]
+    overall_p50: float | None
+    overall_p95: float | None
+    feedback: list[dict]  # {"model", "up", "down", "ratio"} per model version
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _per_day(session: Session, column, since, *where) -> dict[str, int]:
+    day = func.date(column)
+    rows = session.execute(select(day, func.count()).where(column >= since, *where).group_by(day))
+    return {str(d)[:10]: n for d, n in rows}
+
+
+def dashboard(session: Session, days: int = 30, today: date | None = None) -> Stats:
+    """The last `days` days up to `today` (UTC)."""
+    today = today or utcnow().date()
+    first = today - timedelta(days=days - 1)
+    since = day_start(first)
+    labels = [(first + timedelta(i)).isoformat() for i in range(days)]
+    conversations = _per_day(session, Conversation.created_at, since)
+    messages = _per_day(session, Message.created_at, since)
+
+    latencies: dict[str, list[float]] = defaultdict(list)
+    for created, latency in session.execute(
+            select(Message.created_at, Message.latency_ms).where(
+                Message.created_at >= since, Message.role == "bot",
+                Message.latency_ms.is_not(None))):
+        latencies[created.date().isoformat()].append(latency)
+    every = [v for values in latencies.values() for v in values]
+
+    up = func.sum(case((Feedback.rating > 0, 1), else_=0))
+    down = func.sum(case((Feedback.rating < 0, 1), else_=0))
+    feedback = []
+    for model, n_up, n_down in session.execute(
+            select(Message.model_version, up, down).join(Feedback, Feedback.message_id == Message.id)
+            .group_by(Message.model_version).order_by(Message.model_version)):
+        n_up, n_down = int(n_up or 0), int(n_down or 0)
+        feedback.append({"model": model or "unknown", "up": n_up, "down": n_down,
+                         "ratio": round(n_up / (n_up + n_down), 3) if n_up + n_down else None})
+    return Stats(
+        days=labels,
+        conversations=[conversations.get(d, 0) for d in labels],
+        messages=[messages.get(d, 0) for d in labels],
+        latency_p50=[percentile(latencies.get(d, []), 50) for d in labels],
+        latency_p95=[percentile(latencies.get(d, []), 95) for d in labels],
+        overall_p50=percentile(every, 50),
+        overall_p95=percentile(every, 95),
+        feedback=feedback,
+    )

@@ -1,0 +1,182 @@
+"""Transcripts for review: the inbox page, one conversation, and the JSONL/CSV exports.
+
+The JSONL export is the transcript format `train.corpora.load_transcripts` reads, one conversation
+per line: {"id", "created_at", "model_versions", "turns": [{"role", "text", "rating"?}]}.
+The CSV has one row per message, for spreadsheets; cells that a spreadsheet would run as a formula
+(starting with = + - @) get a leading apostrophe (OWASP "CSV injection").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from chatbot.db import Conversation, Feedback, Message, Review, utcnow
+from chatbot.search import Filters
+
+PAGE_SIZE = 25
+EXPORT_CHUNK = 200
+CSV_COLUMNS = ["conversation_id", "conversation_created_at", "message_id", "role", "text",
+               "created_at", "model_version", "latency_ms", "options", "rating", "comment"]
+
+
+@dataclass
+class InboxRow:
+    conversation: Conversation
+    messages: int = 0
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+    models: list[str] = field(default_factory=list)
+    review: Review | None = None
+
+
+@dataclass
+class InboxPage:
+    rows: list[InboxRow]
+    total: int
+    page: int
+    pages: int
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def inbox(session: Session, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE) -> InboxPage:
+    """One page of the filtered conversations, newest first, with their counts."""
+    query = filters.apply(select(Conversation.id), _dialect(session))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    conversations = session.scalars(
+        filters.apply(select(Conversation), _dialect(session))
+        .order_by(Conversation.created_at.desc(), Conversation.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    rows = {c.id: InboxRow(c) for c in conversations}
+    ids = list(rows)
+    if ids:
+        for cid, count in session.execute(select(Message.conversation_id, func.count())
+                                          .where(Message.conversation_id.in_(ids))
+                                          .group_by(Message.conversation_id)):
+            rows[cid].messages = count
+        for cid, rating, count in session.execute(
+                select(Message.conversation_id, Feedback.rating, func.count())
+                .join(Feedback, Feedback.message_id == Message.id)
+                .where(Message.conversation_id.in_(ids))
+                .group_by(Message.conversation_id, Feedback.rating)):
+            if rating > 0:
+                rows[cid].thumbs_up += count
+            else:
+                rows[cid].thumbs_down += count
+        for cid, version in session.execute(
+                select(Message.conversation_id, Message.model_version).distinct()
+                .where(Message.conversation_id.in_(ids), Message.model_version.is_not(None))
+                .order_by(Message.model_version)):
+            rows[cid].models.append(version)
+        for review in session.scalars(select(Review).where(Review.conversation_id.in_(ids))):
+            rows[review.conversation_id].review = review
+    return InboxPage(list(rows.values()), total, page, pages)
+
+
+def model_versions(session: Session) -> list[str]:
+    """Every model version that has replied, for the filter's choices."""
+    return list(session.scalars(select(Message.model_version).distinct()
+                                .where(Message.model_version.is_not(None))
+                                .order_by(Message.model_version)))
+
+
+def transcript(session: Session, conversation_id: int) -> Conversation | None:
+    return session.scalar(select(Conversation).where(Conversation.id == conversation_id)
+                          .options(selectinload(Conversation.messages)
+                                   .selectinload(Message.feedback)))
+
+
+def set_review(session: Session, conversation_id: int, admin: str, *, flagged: bool,
+               reviewed: bool, tags: str) -> Review:
+    review = session.get(Review, conversation_id) or Review(conversation_id=conversation_id)
+    review.flagged = flagged
+    clean_tags = sorted({t.strip()[:40] for t in tags.split(",") if t.strip()})
+    review.tags = ", ".join(clean_tags)[:200]
+    if reviewed and review.reviewed_at is None:
+        review.reviewed_at, review.reviewed_by = utcnow(), admin
+    elif not reviewed:
+        review.reviewed_at, review.reviewed_by = None, None
+    session.add(review)
+    session.commit()
+    return review
+
+
+# -- exports ------------------------------------------------------------------------------------
+
+
+def _filtered(session: Session, filters: Filters) -> Iterator[Conversation]:
+    """The filtered conversations with messages and feedback, loaded a chunk at a time."""
+    ids = list(session.scalars(filters.apply(select(Conversation.id), _dialect(session))
+                               .order_by(Conversation.created_at.desc(), Conversation.id.desc())))
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        chunk = ids[start:start + EXPORT_CHUNK]
+        loaded = {c.id: c for c in session.scalars(
+            select(Conversation).where(Conversation.id.in_(chunk))
+            .options(selectinload(Conversation.messages).selectinload(Message.feedback)))}
+        for cid in chunk:
+            if cid in loaded:
+                yield loaded[cid]
+        session.expunge_all()
+
+
+def transcript_record(conversation: Conversation) -> dict:
+    """One conversation in the transcript format the training loaders read."""
+    turns = []
+    for message in conversation.messages:
+        turn = {"role": message.role, "text": message.text}
+        if message.feedback is not None:
+            turn["rating"] = 1 if message.feedback.rating > 0 else -1
+        turns.append(turn)
+    versions = sorted({m.model_version for m in conversation.messages if m.model_version})
+    return {"id": str(conversation.id),
+            "created_at": conversation.created_at.astimezone(UTC).isoformat(),
+            "model_versions": versions, "turns": turns}
+
+
+def export_jsonl(session: Session, filters: Filters) -> Iterator[str]:
+    for conversation in _filtered(session, filters):
+        yield json.dumps(transcript_record(conversation), ensure_ascii=False) + "\n"
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def export_csv(session: Session, filters: Filters) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        out = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return out
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for conversation in _filtered(session, filters):
+        for m in conversation.messages:
+            feedback = m.feedback
+            writer.writerow([_cell(v) for v in (
+                conversation.id, conversation.created_at.isoformat(), m.id, m.role, m.text,
+                m.created_at.isoformat(), m.model_version or "",
+                "" if m.latency_ms is None else m.latency_ms,
+                json.dumps(m.options, sort_keys=True) if m.options else "",
+                feedback.rating if feedback else "", feedback.comment if feedback else "")])
+        yield flush()
+

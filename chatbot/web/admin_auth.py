@@ -1,0 +1,132 @@
+"""Admin sign-in: the login form, logout, and the guard in front of every `/admin` URL.
+
+The signed Flask session cookie holds the admin's id; it is HttpOnly, SameSite=Lax, Secure on
+HTTPS, and expires after `ADMIN_SESSION_MINUTES` without a request (checked here as well, since a
+stolen cookie would not expire by itself). Logging in starts a fresh session (no fixation).
+Every state-changing `/admin` request, the login form included, needs the CSRF token: the
+HMAC of `security.csrf_token` over a random nonce kept in the session, sent as the `csrf_token`
+form field or the `X-CSRF-Token` header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from chatbot.admin_accounts import authenticate
+from chatbot.db import AdminUser, get_session
+from chatbot.web.security import CSRF_HEADER, UNSAFE_METHODS, csrf_token
+
+bp = Blueprint("admin_auth", __name__, url_prefix="/admin")
+PREFIX = "/admin"
+PUBLIC_ENDPOINTS = frozenset({"admin_auth.login"})
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        from flask import has_request_context
+
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
+def admin_csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_hex(16)
+    return csrf_token("admin:" + session["csrf"])
+
+
+def _sent_token(req: Request) -> str:
+    return req.form.get("csrf_token") or req.headers.get(CSRF_HEADER, "")
+
+
+def current_admin() -> AdminUser | None:
+    """The signed-in admin, or None (no session, expired, or the account is gone)."""
+    if "admin" in g:
+        return g.admin
+    g.admin = None
+    admin_id, seen = session.get("admin_id"), session.get("admin_seen", 0)
+    lifetime = current_app.config["ADMIN_SESSION_MINUTES"] * 60
+    if admin_id is not None and time.time() - seen <= lifetime:
+        g.admin = get_session().get(AdminUser, admin_id)
+    if g.admin is None and admin_id is not None:
+        session.clear()
+    elif g.admin is not None:
+        session["admin_seen"] = int(time.time())
+    return g.admin
+
+
+def _refuse() -> BaseResponse | tuple[Response, int]:
+    if request.path.startswith(PREFIX + "/api/") or request.method != "GET":
+        return jsonify(error="sign in as an admin first"), 401
+    return redirect(url_for("admin_auth.login", next=request.full_path.rstrip("?")))
+
+
+def guard() -> BaseResponse | tuple[Response, int] | None:
+    """Before every request: `/admin` needs a signed-in admin, and unsafe methods the token."""
+    if request.path != PREFIX and not request.path.startswith(PREFIX + "/"):
+        return None
+    if request.endpoint not in PUBLIC_ENDPOINTS and current_admin() is None:
+        return _refuse()
+    if request.method in UNSAFE_METHODS:
+        expected = csrf_token("admin:" + session.get("csrf", ""))
+        if "csrf" not in session or not hmac.compare_digest(_sent_token(request), expected):
+            abort(403, description=_("The form expired or came from another site; try again."))
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, under /admin (no open redirect)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and parts.path.startswith(PREFIX + "/"):
+            return target
+    return url_for("admin_transcripts.inbox")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | BaseResponse | tuple[str, int]:
+    if request.method == "GET":
+        if current_admin() is not None:
+            return redirect(_safe_next(request.args.get("next")))
+        return render_template("admin/login.html", next=request.args.get("next", ""))
+    result = authenticate(get_session(), request.form.get("name", ""),
+                          request.form.get("password", ""))
+    if result.admin is None:
+        error = (_("Too many failed attempts: this account is locked for a while.")
+                 if result.locked else _("Wrong name or password."))
+        return render_template("admin/login.html", error=error,
+                               next=request.form.get("next", "")), 429 if result.locked else 401
+    session.clear()  # a new session on login: nothing from before survives
+    session.permanent = True
+    session.update(admin_id=result.admin.id, admin_seen=int(time.time()),
+                   csrf=secrets.token_hex(16))
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    session.clear()
+    return redirect(url_for("admin_auth.login"))

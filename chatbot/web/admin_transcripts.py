@@ -1,0 +1,92 @@
+"""Transcript review: the inbox (filters, search, pages), one transcript, review notes, delete,
+and the exports of the filtered set as JSONL (for retraining) and CSV (for spreadsheets)."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from chatbot import admin_transcripts as service
+from chatbot.db import Review, get_session
+from chatbot.search import Filters
+from chatbot.web.admin_auth import current_admin
+
+bp = Blueprint("admin_transcripts", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+def inbox() -> str:
+    filters = Filters.from_args(request.args)
+    session = get_session()
+    page = service.inbox(session, filters, request.args.get("page", 1, type=int) or 1)
+    return render_template("admin/inbox.html", page=page, filters=filters,
+                           args=filters.to_args(), models=service.model_versions(session))
+
+
+@bp.get("/transcripts/<int:conversation_id>")
+def show(conversation_id: int) -> str:
+    conversation = service.transcript(get_session(), conversation_id)
+    if conversation is None:
+        abort(404, description=_("No such conversation."))
+    return render_template("admin/transcript.html", conversation=conversation,
+                           review=get_session().get(Review, conversation_id),
+                           back=request.args.get("back", ""))
+
+
+@bp.post("/transcripts/<int:conversation_id>/review")
+def review(conversation_id: int) -> BaseResponse:
+    if service.transcript(get_session(), conversation_id) is None:
+        abort(404, description=_("No such conversation."))
+    service.set_review(get_session(), conversation_id, current_admin().name,
+                       flagged=bool(request.form.get("flagged")),
+                       reviewed=bool(request.form.get("reviewed")),
+                       tags=request.form.get("tags", ""))
+    flash(_("Review saved."))
+    return redirect(url_for(".show", conversation_id=conversation_id))
+
+
+@bp.post("/transcripts/<int:conversation_id>/delete")
+def delete(conversation_id: int) -> BaseResponse:
+    session = get_session()
+    conversation = service.transcript(session, conversation_id)
+    if conversation is None:
+        abort(404, description=_("No such conversation."))
+    if request.form.get("confirm") != "yes":
+        abort(400, description=_("Tick the box to confirm the deletion."))
+    session.delete(conversation)
+    session.commit()
+    flash(_("Conversation %(id)s deleted.", id=conversation_id))
+    return redirect(url_for(".inbox"))
+
+
+def _download(body, mimetype: str, filename: str) -> Response:
+    # The context stays open while the rows stream, so the request's session is closed after.
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/export.jsonl")
+def export_jsonl() -> Response:
+    filters = Filters.from_args(request.args)
+    return _download(service.export_jsonl(get_session(), filters),
+                     "application/x-ndjson", "lembra-transcripts.jsonl")
+
+
+@bp.get("/export.csv")
+def export_csv() -> Response:
+    filters = Filters.from_args(request.args)
+    return _download(service.export_csv(get_session(), filters),
+                     "text/csv", "lembra-transcripts.csv")
