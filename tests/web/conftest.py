@@ -3,6 +3,7 @@ and the real tiny model (from tests/conftest.py) loaded once per session."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -41,6 +42,42 @@ class Visitor:
         response = self.post("/api/conversations", {})
         assert response.status_code == 201, response.get_json()
         return response.get_json()["id"]
+
+
+class Admin:
+    """An administrator's browser: signs in through the form and sends the CSRF token."""
+
+    NAME = "root"
+    PASSWORD = "correct horse battery staple"
+
+    def __init__(self, app: Flask, login: bool = True):
+        from chatbot.admin_accounts import set_admin
+        from chatbot.db import AdminUser, get_session
+
+        self.app = app
+        self.client: FlaskClient = app.test_client()
+        with app.app_context():
+            if get_session().query(AdminUser).filter_by(name=self.NAME).first() is None:
+                set_admin(get_session(), self.NAME, self.PASSWORD)
+        if login:
+            response = self.login()
+            assert response.status_code == 302, response.get_data(as_text=True)
+
+    def token(self, path: str = "/admin/login") -> str:
+        page = self.client.get(path).get_data(as_text=True)
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def login(self, password: str | None = None, name: str | None = None, **extra):
+        data = {"name": name or self.NAME, "password": password or self.PASSWORD,
+                "csrf_token": self.token(), **extra}
+        return self.client.post("/admin/login", data=data)
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        token = self.token("/admin/models")
+        return self.client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
 
 
 @pytest.fixture
@@ -84,6 +121,12 @@ def model_app(make_app, bot) -> Flask:
 def visitor_for() -> Callable[[Flask], Visitor]:
     """Make a new visitor (a browser with its own cookies) of any app."""
     return Visitor
+
+
+@pytest.fixture
+def admin_for() -> Callable[..., Admin]:
+    """Sign an administrator in to any app (the account is created on first use)."""
+    return Admin
 
 
 @pytest.fixture
