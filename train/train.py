@@ -102,18 +102,30 @@ def make_tokenizer(train_cfg: TrainConfig, model_cfg: ModelConfig, splits, out: 
 # -- model and fit ------------------------------------------------------------------------------
 
 
-def use_mixed_precision(setting: str) -> bool:
-    if setting != "auto":
-        return setting == "on"
-    if keras.backend.backend() == "jax":
-        import jax
+def mixed_precision_policy(setting: str) -> str | None:
+    """The Keras dtype policy for --mixed-precision, or None for plain float32.
 
-        return jax.devices()[0].platform == "gpu"
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+    float16 under JAX: on a GPU its LSTM runs cuDNN through jax.experimental.rnn, which rejects
+    bfloat16 (seen on an H200); Keras adds loss scaling for float16 by itself. bfloat16 under
+    TensorFlow, which needs no loss scaling.
+    """
+    backend = keras.backend.backend()
+    if setting == "off":
+        return None
+    if setting == "auto":
+        if backend == "jax":
+            import jax
 
-        return bool(tf.config.list_physical_devices("GPU"))
-    return False
+            on = jax.devices()[0].platform == "gpu"
+        elif backend == "tensorflow":
+            import tensorflow as tf
+
+            on = bool(tf.config.list_physical_devices("GPU"))
+        else:
+            on = False
+        if not on:
+            return None
+    return "mixed_float16" if backend == "jax" else "mixed_bfloat16"
 
 
 def distribution_scope():
@@ -232,9 +244,9 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
     train_data = encode_pairs(pairs["train"], tokenizer, model_cfg)
     valid_data = encode_pairs(pairs["valid"], tokenizer, model_cfg)
 
-    mixed = use_mixed_precision(train_cfg.mixed_precision)
+    mixed = mixed_precision_policy(train_cfg.mixed_precision)
     if mixed:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        keras.mixed_precision.set_global_policy(mixed)
     with distribution_scope():
         model, model_cfg = build_or_load(train_cfg, model_cfg, tokenizer.vocab_size)
     (out / CONFIG_FILE).write_text(model_cfg.to_json())

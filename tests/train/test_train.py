@@ -94,3 +94,16 @@ def test_resume_continues_from_the_saved_epoch(tmp_path):
     epochs = [int(r["epoch"]) for r in history(out)]
     assert epochs == list(range(6))
     assert (out / "model.keras").is_file()
+
+
+def test_mixed_precision_trains_and_saves_float32(tmp_path):
+    import keras
+
+    out = tmp_path / "mixed"
+    args = [a for a in TINY_MODEL_ARGS]
+    args[args.index("--epochs") + 1] = "1"
+    assert main([*args, "--mixed-precision", "on", "--out", str(out)]) == 0
+    assert keras.mixed_precision.global_policy().name == "float32"
+    model = Bot.load(out).bundle.model
+    assert {w.dtype for w in model.weights} == {"float32"}
+    assert Bot.load(out).reply(["hello"], DecodeOptions(mode="greedy")).tokens
