@@ -83,7 +83,7 @@ def ratio_bars(rows: list[dict]) -> dict:
     bars = []
     for i, row in enumerate(rows):
         total = row["up"] + row["down"]
-        scale = (width - label_w - 60) / max(1, max((r["up"] + r["down"] for r in rows), default=1))
+        scale = (width - label_w - 120) / max(1, max((r["up"] + r["down"] for r in rows), default=1))
         bars.append({"y": i * row_h + 4, "label": row["model"], "up": row["up"],
                      "down": row["down"], "ratio": row["ratio"], "x": label_w,
                      "up_w": round(row["up"] * scale, 1), "down_w": round(row["down"] * scale, 1),
