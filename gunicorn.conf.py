@@ -11,11 +11,13 @@ that is how a new model goes live without dropping connections.
 import os
 
 # One model per worker: size workers by memory (a small model is ~100-300 MB resident with
-# TensorFlow), not by cores. Threads let one worker serve the page, the API and a slow reply at
-# once; TensorFlow releases the GIL while it computes.
+# TensorFlow), not by cores. Threads (gthread) let one worker hold many requests at once: a
+# thread waiting for its reply only waits on the worker's batching queue (chatbot/batching.py),
+# which decodes all waiting requests in one call, so the thread count is the most requests one
+# batch can gather. TensorFlow releases the GIL while it computes.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
@@ -38,9 +40,24 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
 def on_starting(server):
-    """Migrate the database once, in the master, before any worker opens it."""
-    from chatbot.config import AppConfig
+    """Check the settings and migrate the database once, in the master, before any worker starts.
+
+    Bad settings (e.g. production with the default SECRET_KEY) stop gunicorn with one line
+    ("Error: lembra: ...") and exit status 1: gunicorn prints a RuntimeError raised here that way,
+    instead of every worker failing with a traceback. A database that cannot be reached is logged
+    in one line and serving goes on: requests get a JSON 503 and /healthz says why until it is back.
+    """
+    from chatbot.config import AppConfig, ConfigError
     from chatbot.db import upgrade
 
-    upgrade(AppConfig.from_env().database_url)
+    try:
+        settings = AppConfig.from_env()
+    except ConfigError as exc:
+        raise RuntimeError(f"lembra: {exc}") from None
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:  # unreachable server, bad URL, read-only file: say which, briefly
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        server.log.error("lembra: cannot migrate the database at DATABASE_URL: %s", reason)
+        return
     server.log.info("database schema is up to date")

@@ -7,12 +7,13 @@ Nothing heavy happens at import: TensorFlow, the database engine and the model a
 from __future__ import annotations
 
 import dataclasses
+import sqlite3  # noqa: F401  before TensorFlow, whose bundled SQLite lacks FTS5 (chatbot/search.py)
 from typing import Any
 
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from chatbot.config import AppConfig
+from chatbot.config import DEFAULT_SECRET, AppConfig, ConfigError
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -28,6 +29,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    if app.config["PRODUCTION"] and app.config["SECRET_KEY"] == DEFAULT_SECRET:
+        raise ConfigError("refusing to start in production with the default SECRET_KEY; set SECRET_KEY")
     # Migrating on start is a convenience for SQLite; PostgreSQL deployments run `init-db` once.
     app.config.setdefault(
         "AUTO_MIGRATE", make_url(app.config["DATABASE_URL"]).get_backend_name() == "sqlite")

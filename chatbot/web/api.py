@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # chatbot.bot imports TensorFlow; the views only need the nam
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 LIST_LIMIT = 200
+MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; a larger one in a URL cannot exist
 
 
 @bp.errorhandler(schema.Invalid)
@@ -40,6 +41,8 @@ def _invalid(exc: schema.Invalid) -> tuple[Response, int]:
 
 
 def owned_conversation(conversation_id: int) -> Conversation:
+    if conversation_id > MAX_ID:
+        abort(404, description="conversation not found")
     conversation = get_session().scalar(select(Conversation).where(
         Conversation.id == conversation_id, Conversation.visitor_id == current_visitor()))
     if conversation is None:
@@ -48,6 +51,8 @@ def owned_conversation(conversation_id: int) -> Conversation:
 
 
 def owned_message(message_id: int) -> Message:
+    if message_id > MAX_ID:
+        abort(404, description="message not found")
     message = get_session().scalar(
         select(Message).join(Conversation).where(
             Message.id == message_id, Conversation.visitor_id == current_visitor()))
@@ -66,7 +71,7 @@ def _turns(conversation_id: int, before_id: int | None = None) -> list[tuple[str
 def _options_and_explain(data: dict) -> tuple[DecodeOptions, bool]:
     try:
         options = parse_options(data.get("options"))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: JSON's Infinity as an integer
         raise schema.Invalid(f"options: {exc}") from exc
     return options, schema.flag(data.get("explain"), "explain")
 
@@ -90,7 +95,7 @@ def get_csrf() -> Response:
 @bp.get("/conversations")
 def list_conversations() -> Response:
     query = select(Conversation).where(Conversation.visitor_id == current_visitor())
-    search = request.args.get("q", "").strip().lower()
+    search = request.args.get("q", "").replace("\x00", "").strip().lower()
     if search:
         in_messages = exists().where(Message.conversation_id == Conversation.id,
                                      func.lower(Message.text).contains(search, autoescape=True))
@@ -108,6 +113,7 @@ def create_conversation() -> tuple[Response, int]:
     title = data.get("title", "")
     if not isinstance(title, str):
         raise schema.Invalid("title must be a string")
+    title = schema.storable(title, "title")
     conversation = Conversation(visitor_id=current_visitor(), title=schema.title_from(title))
     session = get_session()
     session.add(conversation)

@@ -1,9 +1,13 @@
-"""Errors as JSON `{"error": "..."}` with the right status for the API; a small page otherwise."""
+"""Errors as JSON `{"error": "..."}` with the right status for the API; a small page otherwise.
+
+A database that is locked past its busy timeout or unreachable answers 503 (with Retry-After).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 
 def wants_json() -> bool:
@@ -20,7 +24,7 @@ def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
     status = exc.code or 500
     if wants_json():
         response, status = json_error(status, exc.description or exc.name)
-        for key, value in (exc.get_headers() if status in (405, 429) else []):
+        for key, value in (exc.get_headers() if status in (405, 429, 503) else []):
             if key.lower() in ("allow", "retry-after"):
                 response.headers[key] = value
         return response, status
@@ -30,12 +34,19 @@ def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
 def _unexpected(exc: Exception) -> tuple[Response | str, int]:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
-    from flask import current_app
-
     current_app.logger.exception("unhandled error")
     return _http_error(InternalServerError(description="internal server error"))
 
 
+def _database_down(exc: OperationalError | InterfaceError) -> tuple[Response | str, int]:
+    """A locked, full or unreachable database is a 503 the client may retry, not a crash."""
+    current_app.logger.error("database unavailable: %s", str(exc.orig or exc).splitlines()[0])
+    return _http_error(ServiceUnavailable(
+        description="the database is busy or unreachable; please try again shortly", retry_after=5))
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(InterfaceError, _database_down)
     app.register_error_handler(Exception, _unexpected)

@@ -50,7 +50,9 @@ def init_bot(app: Flask) -> None:
         return
     except Exception as exc:  # a bundle that loads but cannot decode is just as unusable
         app.extensions[BOT_ERROR] = f"the model failed its first reply ({type(exc).__name__})"
-        app.logger.exception("model warm-up failed")
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        app.logger.error("no model: %s: %s", app.extensions[BOT_ERROR], first_line)
+        app.logger.debug("model warm-up failed", exc_info=True)
         return
     app.extensions[BOT] = bot
     app.extensions[BOT_ERROR] = None

@@ -29,10 +29,22 @@ def json_body() -> dict[str, Any]:
     return data
 
 
+def storable(value: str, name: str) -> str:
+    """Refuse what no database keeps faithfully: NUL (PostgreSQL rejects it in text) and lone
+    surrogates from JSON escapes (not encodable as UTF-8). Other control characters are kept."""
+    if "\x00" in value:
+        raise Invalid(f"{name} must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(f"{name} is not valid Unicode (a lone surrogate)") from None
+    return value
+
+
 def message_text(value: Any) -> str:
     if not isinstance(value, str):
         raise Invalid("text must be a string")
-    text = value.strip()
+    text = storable(value, "text").strip()
     if not text:
         raise Invalid("text must not be empty")
     limit = current_app.config["MAX_MESSAGE_CHARS"]
@@ -62,7 +74,7 @@ def comment(value: Any) -> str:
         raise Invalid("comment must be a string")
     if len(value) > COMMENT_CHARS:
         raise Invalid(f"comment is longer than {COMMENT_CHARS} characters")
-    return value.strip()
+    return storable(value, "comment").strip()
 
 
 def title_from(text: str) -> str:

@@ -73,7 +73,7 @@ def test_requests_group_by_options_and_explain_but_not_seed():
     replies = submit_all(queue, bot, jobs)
     assert sorted(sorted(h[0] for h in call[0]) for call in bot.calls) == [
         ["a", "b"], ["c"], ["d"], ["e"]]
-    for histories, options, explain in bot.calls:
+    for histories, _options, explain in bot.calls:
         assert explain == (histories == [["d"]])
     # A shared batch samples with one seed, and each reply says which.
     by_text = {r.text: r for r in replies}

@@ -1,16 +1,72 @@
 """Fixtures for the web app: an app on a temporary SQLite file, visitors with their own cookies,
-and the real tiny model (from tests/conftest.py) loaded once per session."""
+and the real tiny model (from tests/conftest.py) loaded once per session.
+
+With `LEMBRA_TEST_DATABASE_URL=postgresql+psycopg2://postgres@127.0.0.1:5432/test` the apps use
+PostgreSQL instead: a fresh database is created on that server and migrated once per session,
+every table is emptied before each test, and tests marked `sqlite_only` are skipped.
+"""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from chatbot import create_app
+from chatbot.db import Base, upgrade
+
+TEST_DATABASE_URL = os.environ.get("LEMBRA_TEST_DATABASE_URL", "")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only: needs the SQLite file itself (skipped on LEMBRA_TEST_DATABASE_URL)")
+    config.addinivalue_line(
+        "markers", "slow: takes more than 20 s; still in the default run (-m 'not slow' skips it)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not TEST_DATABASE_URL:
+        return
+    skip = pytest.mark.skip(reason="SQLite-specific; this run uses LEMBRA_TEST_DATABASE_URL")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def server_database() -> Iterator[str | None]:
+    """None for SQLite; else a new, migrated database on the LEMBRA_TEST_DATABASE_URL server."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    name = f"lembra_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def empty_tables(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 class Visitor:
@@ -81,8 +137,12 @@ class Admin:
 
 
 @pytest.fixture
-def make_app(tmp_path) -> Callable[..., Flask]:
-    """Apps over one temporary database; keyword arguments override the config."""
+def make_app(tmp_path, server_database) -> Iterator[Callable[..., Flask]]:
+    """Apps over one temporary database (SQLite, or the emptied PostgreSQL one); keyword
+    arguments override the config. Their connection pools are closed after the test."""
+    apps: list[Flask] = []
+    if server_database:
+        empty_tables(server_database)
 
     def make(**config) -> Flask:
         settings = {
@@ -92,10 +152,16 @@ def make_app(tmp_path) -> Callable[..., Flask]:
             "LOAD_MODEL": False,
             "RATELIMIT_ENABLED": False,
         }
+        if server_database:
+            settings.update(DATABASE_URL=server_database, AUTO_MIGRATE=False)
         settings.update(config)
-        return create_app(settings)
+        app = create_app(settings)
+        apps.append(app)
+        return app
 
-    return make
+    yield make
+    for app in apps:
+        app.extensions["lembra.db"].kw["bind"].dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,188 @@
+"""Faults: a broken model bundle, a locked or unreachable database, bad production settings, and
+a gunicorn worker killed with SIGKILL in the middle of load."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from bench.load import Client, Server
+from chatbot import create_app
+from chatbot.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# The model bundle
+
+
+def model_errors(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.ERROR and "model" in r.getMessage()]
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "no tokenizer"])
+def test_a_broken_bundle_is_one_log_line_and_healthz_503(make_app, tiny_bundle, tmp_path,
+                                                         caplog, damage):
+    bundle = tmp_path / "bundle"
+    if damage != "missing":
+        shutil.copytree(tiny_bundle, bundle)
+    if damage == "corrupt":
+        (bundle / "model.keras").write_bytes(b"PK\x03\x04 truncated")
+    if damage == "no tokenizer":
+        (bundle / "tokenizer.model").unlink()
+    with caplog.at_level(logging.ERROR):
+        app = make_app(LOAD_MODEL=True, MODEL_DIR=str(bundle))
+    [record] = model_errors(caplog)
+    assert "\n" not in record.getMessage() and record.exc_info is None
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["model_loaded"] is False and body["model_error"] == record.getMessage()[10:]
+
+
+# The database
+
+
+def short_busy_timeout(app, milliseconds: int = 200) -> None:
+    """Let the app's SQLite connections give up on a lock quickly (the default waits 5 s)."""
+    engine = app.extensions["lembra.db"].kw["bind"]
+
+    @event.listens_for(engine, "connect")
+    def _busy(dbapi_connection, _record):
+        dbapi_connection.execute(f"PRAGMA busy_timeout={milliseconds}")
+
+
+@pytest.mark.sqlite_only
+def test_a_locked_database_is_a_json_503_then_recovers(make_app, visitor_for, tmp_path):
+    path = tmp_path / "locked.db"
+    app = make_app(DATABASE_URL=f"sqlite:///{path}")
+    short_busy_timeout(app)
+    visitor = visitor_for(app)
+    conversation_id = visitor.new_conversation()
+    holder = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        response = visitor.post("/api/conversations", {})
+        assert response.status_code == 503
+        assert "database" in response.get_json()["error"]
+        assert response.headers["Retry-After"] == "5"
+        locked = visitor.post(f"/api/conversations/{conversation_id}/messages", {"text": "hi"})
+        assert locked.status_code == 503 and "database" in locked.get_json()["error"]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert visitor.post("/api/conversations", {}).status_code == 201
+
+
+def test_an_unreachable_database_is_a_json_503(make_app, visitor_for):
+    app = make_app(DATABASE_URL="postgresql+psycopg2://nobody@127.0.0.1:9/nowhere",
+                   AUTO_MIGRATE=False)
+    visitor = visitor_for(app)
+    for response in (visitor.get("/api/conversations"), visitor.post("/api/conversations", {}),
+                     visitor.get("/api/conversations/1")):
+        assert response.status_code == 503
+        assert "database" in response.get_json()["error"]
+    health = visitor.get("/healthz")
+    assert health.status_code == 503
+    assert health.get_json()["database"] == "unreachable"
+
+
+# Settings
+
+
+def test_production_refuses_the_default_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"PRODUCTION": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+                    "LOAD_MODEL": False})
+
+
+def gunicorn_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SECRET_KEY", "LEMBRA_PRODUCTION", "DATABASE_URL")}
+    return {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", **extra}
+
+
+def test_gunicorn_in_production_with_the_default_secret_exits_with_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0",
+         "app:app"], cwd=ROOT, env=gunicorn_env(tmp_path, LEMBRA_PRODUCTION="1"),
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "SECRET_KEY" in line]
+    assert errors == ["Error: lembra: refusing to start in production with the default "
+                      "SECRET_KEY; set SECRET_KEY"]
+    assert "Traceback" not in result.stderr
+
+
+# A worker killed under load
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_only
+def test_killing_a_worker_under_load_loses_no_committed_message(tiny_bundle, tmp_path):
+    db = tmp_path / "lembra.db"
+    args = Namespace(window_ms=5.0, workers=2, threads=4)
+    server = Server(tiny_bundle, db, batching=True, args=args)
+    acknowledged: list[tuple[int, int]] = []  # (user id, reply id) of every 201
+    failures: list[str] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def chat(index: int) -> None:
+        client = None
+        for turn in range(200):
+            if stop.is_set():
+                return
+            try:
+                client = client or Client(server.port)
+                status, body = client.call(
+                    "POST", f"/api/conversations/{client.conversation}/messages",
+                    {"text": f"message {index}.{turn}", "options": {"max_len": 6}})
+            except (OSError, RuntimeError, ValueError) as exc:  # the killed worker's connections
+                failures.append(type(exc).__name__)
+                client = None
+                continue
+            if status == 201:
+                with lock:
+                    acknowledged.append((body["user"]["id"], body["reply"]["id"]))
+
+    try:
+        server.wait_ready(180)
+        threads = [threading.Thread(target=chat, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
+                                 text=True).stdout.split()
+        assert len(workers) == 2
+        os.kill(int(workers[0]), signal.SIGKILL)
+        before = len(acknowledged)
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < before + 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        stop.set()
+        server.stop()
+    assert len(acknowledged) >= 40, failures
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        stored = {row[0] for row in connection.execute("SELECT id FROM messages")}
+    missing = [pair for pair in acknowledged if not set(pair) <= stored]
+    assert missing == []

@@ -1,0 +1,262 @@
+"""Hostile and odd input over the API: sizes, encodings, control characters, markup, ids, and a
+property-based test that throws generated payloads at every chat endpoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from chatbot.db import Message
+
+PAYLOADS = [
+    '<script>window.__pwned = "script"</script>',
+    '<img src="x" onerror="window.__pwned = \'img\'">',
+    '"><svg onload="window.__pwned = \'svg\'">',
+    "'; DROP TABLE messages; --",
+]
+
+
+def stored_texts(app, conversation_id: int) -> list[tuple[str, str]]:
+    with app.app_context():
+        session = app.extensions["lembra.db"]()
+        rows = session.execute(select(Message.role, Message.text)
+                               .where(Message.conversation_id == conversation_id)
+                               .order_by(Message.id)).all()
+        session.close()
+    return [tuple(row) for row in rows]
+
+
+@pytest.fixture
+def conversation(visitor) -> str:
+    return f"/api/conversations/{visitor.new_conversation()}/messages"
+
+
+# Sizes
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t \u3000"])
+def test_empty_and_whitespace_text_is_422(visitor, conversation, text):
+    response = visitor.post(conversation, {"text": text})
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "text must not be empty"}
+
+
+def test_a_100k_character_message_is_refused_by_size(app, visitor, conversation, make_app, visitor_for):
+    response = visitor.post(conversation, {"text": "x" * 100_000})
+    assert response.status_code == 413  # the body is over MAX_CONTENT_LENGTH (64 KiB)
+    assert "error" in response.get_json()
+    roomy = visitor_for(make_app(MAX_CONTENT_LENGTH=1024 * 1024))
+    url = f"/api/conversations/{roomy.new_conversation()}/messages"
+    response = roomy.post(url, {"text": "x" * 100_000})
+    assert response.status_code == 422
+    assert "the limit is 1000" in response.get_json()["error"]
+
+
+def test_the_turn_limit_is_a_clear_422(make_app, visitor_for, bot):
+    visitor = visitor_for(make_app(BOT=bot, MAX_TURNS=4))
+    url = f"/api/conversations/{visitor.new_conversation()}/messages"
+    assert [visitor.post(url, {"text": f"hi {i}"}).status_code for i in range(2)] == [201, 201]
+    full = visitor.post(url, {"text": "one more"})
+    assert full.status_code == 422
+    assert "full" in full.get_json()["error"]
+
+
+def test_rate_limit_is_a_json_429_with_retry_after(make_app, visitor_for):
+    visitor = visitor_for(make_app(RATELIMIT_ENABLED=True, RATELIMIT_CHAT="1 per minute"))
+    url = f"/api/conversations/{visitor.new_conversation()}/messages"
+    visitor.post(url, {"text": "first"})
+    limited = visitor.post(url, {"text": "second"})
+    assert limited.status_code == 429
+    assert limited.mimetype == "application/json" and limited.get_json()["error"]
+    assert int(limited.headers["Retry-After"]) > 0
+
+
+# Encodings and characters
+
+
+def test_invalid_utf8_and_invalid_json_are_400(app, visitor, conversation):
+    for body in (b'{"text": "\xff\xfe"}', b"\xc3\x28", b'{"text": "hi"', b"[]", b"null", b"NaN"):
+        response = visitor.post(conversation, data=body, content_type="application/json")
+        assert response.status_code == 400, body
+        assert response.get_json() == {"error": "the request body must be a JSON object"}
+    assert stored_texts(app, int(conversation.split("/")[3])) == []
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ('{"text": "a\\u0000b"}', "NUL"),
+    ('{"text": "\\ud800 lone"}', "surrogate"),
+    ('{"title": "\\u0000"}', "NUL"),
+    ('{"text": "hi", "options": {"max_len": 1e999}}', "options"),
+])
+def test_unstorable_strings_and_overflowing_numbers_are_422(visitor, body, fragment):
+    conversation_id = visitor.new_conversation()
+    url = ("/api/conversations" if "title" in body
+           else f"/api/conversations/{conversation_id}/messages")
+    response = visitor.post(url, data=body, content_type="application/json")
+    assert response.status_code == 422, response.get_json()
+    assert fragment in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("text", [
+    "bell \x07 escape \x1b[31m red \x7f del",
+    "emoji 👋🏽🧑‍🚀 and flags 🇧🇷",
+    "مرحبا كيف حالك؟ \u200f שלום",
+    "mixed ltr \u202eTXET DESREVER\u202c back",
+    *PAYLOADS,
+])
+def test_odd_text_is_stored_and_returned_verbatim(app, visitor, conversation, text):
+    response = visitor.post(conversation, {"text": text})
+    assert response.status_code == 503  # no model in this app; the message is stored anyway
+    assert response.get_json()["user"]["text"] == text
+    conversation_id = int(conversation.split("/")[3])
+    assert stored_texts(app, conversation_id) == [("user", text)]
+    detail = visitor.get(f"/api/conversations/{conversation_id}").get_json()
+    assert detail["messages"][0]["text"] == text
+    assert visitor.get("/api/conversations", query_string={"q": text}).status_code == 200
+
+
+def test_search_with_nul_and_sql_metacharacters(visitor):
+    visitor.new_conversation()
+    for q in ("%", "_", "' OR 1=1 --", "\\", '"', "a\x00b"):
+        response = visitor.get("/api/conversations", query_string={"q": q})
+        assert response.status_code == 200, q
+        assert response.get_json() == {"conversations": []}, q
+    everything = visitor.get("/api/conversations", query_string={"q": "\x00"})
+    assert len(everything.get_json()["conversations"]) == 1  # NUL alone is an empty search
+
+
+# Ids
+
+
+def test_unknown_ids_are_404_everywhere(visitor):
+    for bad in (987654, 2**31, 10**30):
+        for method, path in (
+            ("get", f"/api/conversations/{bad}"),
+            ("delete", f"/api/conversations/{bad}"),
+            ("post", f"/api/conversations/{bad}/messages"),
+            ("post", f"/api/conversations/{bad}/reply"),
+            ("post", f"/api/messages/{bad}/feedback"),
+            ("delete", f"/api/messages/{bad}/feedback"),
+            ("get", f"/api/messages/{bad}/explanation"),
+        ):
+            kwargs = {"json": {"text": "hi", "rating": 1}} if method == "post" else {}
+            response = getattr(visitor, method)(path, **kwargs)
+            assert response.status_code == 404, (method, path)
+            assert "error" in response.get_json()
+    for path in ("/api/conversations/-1", "/api/conversations/abc", "/api/messages/1.5/feedback"):
+        assert visitor.get(path).status_code in (404, 405)
+
+
+# A property-based test over every chat endpoint
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=3),
+    max_leaves=6)
+OPTION_KEYS = ["mode", "beam_width", "temperature", "top_k", "top_p", "max_len", "min_len",
+               "seed", "no_repeat_ngram", "length_penalty", "repetition_penalty", "nonsense"]
+OPTIONS = st.one_of(
+    JSON_VALUES,
+    st.dictionaries(st.sampled_from(OPTION_KEYS),
+                    st.sampled_from(["greedy", "beam", "sample"]) | st.integers(-5, 100)
+                    | st.floats(-1, 3) | JSON_VALUES, max_size=4))
+BODIES = st.one_of(
+    st.fixed_dictionaries({"text": st.text(max_size=200)},
+                          optional={"options": OPTIONS, "explain": JSON_VALUES,
+                                    "title": JSON_VALUES}).map(json.dumps),
+    st.fixed_dictionaries({"rating": JSON_VALUES | st.sampled_from([1, -1])},
+                          optional={"comment": JSON_VALUES}).map(json.dumps),
+    JSON_VALUES.map(json.dumps),
+    st.binary(max_size=120),
+).map(lambda body: body if isinstance(body, bytes) else body.encode())
+ENDPOINTS = [
+    ("POST", "/api/conversations"),
+    ("POST", "/api/conversations/{c}/messages"),
+    ("POST", "/api/conversations/{c}/reply"),
+    ("POST", "/api/messages/{m}/feedback"),
+    ("DELETE", "/api/messages/{m}/feedback"),
+    ("GET", "/api/messages/{m}/explanation"),
+    ("GET", "/api/conversations/{c}"),
+    ("GET", "/api/conversations?q={q}"),
+    ("DELETE", "/api/conversations/{o}"),
+]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(calls=st.lists(st.tuples(st.sampled_from(ENDPOINTS), BODIES, st.text(max_size=10)),
+                      min_size=1, max_size=4))
+def test_generated_payloads_never_5xx_nor_lose_a_message(model_app, visitor_for, calls):
+    visitor = visitor_for(model_app)
+    conversation_id = visitor.new_conversation()
+    first = visitor.post(f"/api/conversations/{conversation_id}/messages",
+                         {"text": "hello", "options": {"mode": "greedy", "max_len": 4}})
+    assert first.status_code == 201
+    kept = {first.get_json()["user"]["id"]: "hello"}
+    reply_id = first.get_json()["reply"]["id"]
+    kept[reply_id] = first.get_json()["reply"]["text"]
+    for (method, template), body, query in calls:
+        path = template.format(c=conversation_id, m=reply_id, q=query, o=987654)
+        response = visitor.client.open(path, method=method, data=body,
+                                       content_type="application/json",
+                                       headers={"X-CSRF-Token": visitor.token})
+        assert response.status_code < 500, (method, path, body, response.get_data())
+        data = response.get_json(silent=True) or {}
+        if response.status_code == 201 and "user" in data:
+            kept[data["user"]["id"]] = data["user"]["text"]
+        if response.status_code == 201 and "reply" in data:
+            kept.pop(data.get("replaced"), None)  # regenerating replaces the last reply
+            reply_id = data["reply"]["id"]
+            kept[reply_id] = data["reply"]["text"]
+    stored = {m["id"]: m["text"] for m in
+              visitor.get(f"/api/conversations/{conversation_id}").get_json()["messages"]}
+    assert stored == kept
+
+
+# The page renders hostile text inert
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_script_payloads_are_shown_as_text_and_never_run(make_app):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    app = make_app()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{httpd.server_port}"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+            page = browser.new_context().new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(url)  # the page gives this browser its visitor cookie
+            token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+            headers = {"X-CSRF-Token": token}
+            created = page.request.post(f"{url}/api/conversations", data={}, headers=headers)
+            conversation_id = created.json()["id"]
+            for text in PAYLOADS:
+                page.request.post(f"{url}/api/conversations/{conversation_id}/messages",
+                                  data={"text": text}, headers=headers)
+            page.goto(f"{url}/c/{conversation_id}")
+            for text in PAYLOADS:
+                sync_api.expect(page.locator(".message.user .text", has_text=text)).to_have_count(1)
+            sync_api.expect(page.get_by_text(PAYLOADS[0][:40]).first).to_be_visible()
+            assert page.evaluate("typeof window.__pwned") == "undefined"
+            assert page.locator(".message script, .message img, .message svg").count() == 0
+            assert dialogs == []
+            browser.close()
+    finally:
+        httpd.shutdown()
+        thread.join()
