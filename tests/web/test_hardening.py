@@ -4,7 +4,9 @@ property-based test that throws generated payloads at every chat endpoint."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -260,3 +262,25 @@ def test_script_payloads_are_shown_as_text_and_never_run(make_app):
     finally:
         httpd.shutdown()
         thread.join()
+
+
+def test_rate_limits_are_shared_through_redis(make_app, visitor_for):
+    """Two apps (two gunicorn workers) agree on a visitor's budget via RATELIMIT_STORAGE_URI."""
+    pytest.importorskip("redis", reason="the redis client is not installed")
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        pytest.skip("no Redis server at 127.0.0.1:6379")
+    shared = {"RATELIMIT_ENABLED": True, "RATELIMIT_CHAT": "2 per minute",
+              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+              "RATELIMIT_KEY_PREFIX": f"lembra-test-{uuid.uuid4().hex}"}
+    first, second = make_app(**shared), make_app(**shared)
+    visitor = visitor_for(first)
+    url = f"/api/conversations/{visitor.new_conversation()}/messages"
+    assert visitor.post(url, {"text": "one"}).status_code == 503  # stored; no model here
+    elsewhere = second.test_client()  # the same browser, answered by the other worker
+    elsewhere.set_cookie("lembra_visitor", visitor.client.get_cookie("lembra_visitor").value)
+    headers = {"X-CSRF-Token": visitor.token}
+    assert elsewhere.post(url, json={"text": "two"}, headers=headers).status_code == 503
+    limited = elsewhere.post(url, json={"text": "three"}, headers=headers)
+    assert limited.status_code == 429 and limited.get_json()["error"]
