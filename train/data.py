@@ -18,6 +18,7 @@ from chatbot.config import ModelConfig
 from chatbot.tokenizer import Tokenizer
 
 BUCKETS = (8, 16, 24, 32, 48, 64)
+TARGET_BUCKETS = (4, 6, 8, 11, 15, 20, 26)  # reply lengths that start a new tf.data bucket
 COARSE_BUCKETS = (16, 32, 64)  # fewer shapes: each one is an XLA compilation under JAX
 
 
@@ -75,9 +76,12 @@ def tf_dataset(data: Encoded, config: ModelConfig, batch_size: int, bucketing: b
     if shuffle:
         ds = ds.shuffle(min(len(data), 50_000), seed=seed, reshuffle_each_iteration=True)
     if bucketing:
-        boundaries = [b + 1 for b in BUCKETS if b < config.max_src_len]
+        # Bucket by reply length: with three turns of context most sources fill max_src_len
+        # anyway, while the decoder and its V-way softmax, the costliest part, scale with the
+        # reply. Each batch is padded only to its own longest pair.
+        boundaries = [b + 1 for b in TARGET_BUCKETS if b < config.max_tgt_len]
         ds = ds.bucket_by_sequence_length(
-            lambda s, ti, to: tf.maximum(tf.shape(s)[0], tf.shape(ti)[0]),
+            lambda s, ti, to: tf.shape(ti)[0],
             bucket_boundaries=boundaries,
             bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
         )
