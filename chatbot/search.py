@@ -118,7 +118,7 @@ class Filters:
     def from_args(cls, args: Any) -> Filters:
         """From a query string; malformed dates are ignored rather than failing the page."""
         return cls(
-            q=(args.get("q") or "").strip()[:200],
+            q=(args.get("q") or "").replace("\x00", "").strip()[:200],
             date_from=_parse_date(args.get("from")),
             date_to=_parse_date(args.get("to")),
             negative=args.get("negative") in ("1", "on", "true"),
