@@ -241,8 +241,42 @@ def load_jsonl(path) -> list[Conversation]:
 
 
 def load_transcripts(path) -> list[Conversation]:
-    """Lembra's admin export (JSONL); a bot turn's accepted correction replaces its text."""
+    """Lembra's admin export (JSONL), or a DATABASE_URL read through that same export; a bot
+    turn's accepted correction replaces its text."""
+    if is_database_url(path):
+        return _load_jsonl(export_from_database(str(path)), "transcripts")
     return _load_jsonl(path, "transcripts")
+
+
+def is_database_url(path) -> bool:
+    return isinstance(path, str) and "://" in path
+
+
+def export_from_database(url: str) -> Path:
+    """Write the admin's JSONL export of every stored conversation to a temporary file.
+
+    Deleted conversations are gone from the database (deletes are hard, cascading), so they can
+    never reach training."""
+    import tempfile
+
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from chatbot.admin_transcripts import export_jsonl
+    from chatbot.db import make_engine
+    from chatbot.search import Filters
+
+    out = Path(tempfile.mkdtemp(prefix="lembra-transcripts-")) / "database.jsonl"
+    try:
+        engine = make_engine(url)
+        with Session(engine) as session, open(out, "w", encoding="utf-8") as f:
+            for line in export_jsonl(session, Filters()):
+                f.write(line)
+        engine.dispose()
+    except (SQLAlchemyError, ValueError) as exc:
+        raise CorpusError(f"{url.split('://')[0]}://...: cannot read transcripts "
+                          f"({type(exc).__name__})") from exc
+    return out
 
 
 # -- by name ------------------------------------------------------------------------------------
@@ -262,6 +296,8 @@ def source_files(name: str, path: str | None) -> list[Path]:
         import chitchat_dataset
 
         return [Path(chitchat_dataset._PATH)]
+    if is_database_url(path):
+        return []  # a live database has no file to checksum
     path = Path(path)
     if name == "cornell":
         directory = path.parent if path.is_file() else path
@@ -277,6 +313,6 @@ def load_corpus(name: str, path: str | None) -> list[Conversation]:
         raise CorpusError(f"unknown corpus {name!r}; choose one of {', '.join(LOADERS)}")
     if path is None and name != "chitchat":
         raise CorpusError(f"corpus {name!r} needs a path to its data")
-    if path is not None and not Path(path).exists():
+    if path is not None and not is_database_url(path) and not Path(path).exists():
         raise CorpusError(f"{path}: no such file or directory")
     return LOADERS[name](path)
