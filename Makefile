@@ -8,7 +8,8 @@ PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-postgres lint bench clean
+POSTGRES_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/test
 
 install: $(STAMP)
 
@@ -26,6 +27,10 @@ run: install
 
 test: install
 	$(PY) -m pytest
+
+# The same suite against a PostgreSQL server (each test session gets a fresh database on it).
+test-postgres: install
+	LEMBRA_TEST_DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
