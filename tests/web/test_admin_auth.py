@@ -8,10 +8,19 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.routing.converters import NumberConverter
+from werkzeug.routing.converters import AnyConverter, NumberConverter
 
 from chatbot import admin_accounts
 from chatbot.db import AdminUser, get_session, utcnow
+
+
+def sample(converter) -> object:
+    """A value the converter accepts: a number, one of `any(...)`'s choices, or a word."""
+    if isinstance(converter, NumberConverter):
+        return 1
+    if isinstance(converter, AnyConverter):
+        return sorted(converter.items)[0]
+    return "x"
 
 
 def admin_routes(app) -> list[tuple[str, str]]:
@@ -20,8 +29,7 @@ def admin_routes(app) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin"):
             continue
-        values = {name: 1 if isinstance(converter, NumberConverter) else "x"
-                  for name, converter in rule._converters.items()}
+        values = {name: sample(converter) for name, converter in rule._converters.items()}
         url = rule.build(values, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((method, url))
