@@ -69,8 +69,11 @@ def _turns(conversation_id: int, before_id: int | None = None) -> list[tuple[str
 
 
 def _options_and_explain(data: dict) -> tuple[DecodeOptions, bool]:
+    raw = data.get("options")
+    if raw is not None and not isinstance(raw, dict):
+        raise schema.Invalid("options: options must be an object")
     try:
-        options = parse_options(data.get("options"))
+        options = parse_options(raw)
     except (ValueError, OverflowError) as exc:  # OverflowError: JSON's Infinity as an integer
         raise schema.Invalid(f"options: {exc}") from exc
     return options, schema.flag(data.get("explain"), "explain")

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import close_all_sessions
 
 from chatbot import create_app
 from chatbot.db import Base, upgrade
@@ -62,9 +63,11 @@ def server_database() -> Iterator[str | None]:
 
 
 def empty_tables(url: str) -> None:
+    """Empty every table (failing, not hanging, if a leftover transaction holds a lock)."""
     engine = create_engine(url)
     names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '20s'"))
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
@@ -160,6 +163,10 @@ def make_app(tmp_path, server_database) -> Iterator[Callable[..., Flask]]:
         return app
 
     yield make
+    try:  # a session a test opened and never closed would keep its locks
+        close_all_sessions()
+    except Exception:  # its database may be gone already (a test that dropped its own)
+        pass
     for app in apps:
         app.extensions["lembra.db"].kw["bind"].dispose()
 

@@ -96,6 +96,7 @@ def test_invalid_utf8_and_invalid_json_are_400(app, visitor, conversation):
     ('{"text": "\\ud800 lone"}', "surrogate"),
     ('{"title": "\\u0000"}', "NUL"),
     ('{"text": "hi", "options": {"max_len": 1e999}}', "options"),
+    ('{"text": "hi", "options": [null]}', "options must be an object"),
 ])
 def test_unstorable_strings_and_overflowing_numbers_are_422(visitor, body, fragment):
     conversation_id = visitor.new_conversation()
