@@ -1,7 +1,11 @@
 """Transcripts for review: the inbox page, one conversation, and the JSONL/CSV exports.
 
 The JSONL export is the transcript format `train.corpora.load_transcripts` reads, one conversation
-per line: {"id", "created_at", "model_versions", "turns": [{"role", "text", "rating"?}]}.
+per line: {"id", "created_at", "model_versions", "turns": [{"role", "text", "rating"?,
+"correction"?}]}. A bot turn's "correction" is the newest correction an admin accepted (the loader
+trains on it instead of the reply); pending and rejected ones are left out. With `text_only` a
+line is just {"turns": [{"role", "text", "correction"?}]}: no ids, times, versions or ratings.
+Deleted conversations are gone from the database (deletes cascade), so no export contains them.
 The CSV has one row per message, for spreadsheets; cells that a spreadsheet would run as a formula
 (starting with = + - @) get a leading apostrophe (OWASP "CSV injection").
 """
@@ -19,7 +23,7 @@ from datetime import UTC
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from chatbot.db import Conversation, Feedback, Message, Review, utcnow
+from chatbot.db import Conversation, Correction, Feedback, Message, Review, utcnow
 from chatbot.search import Filters
 
 PAGE_SIZE = 25
@@ -93,10 +97,41 @@ def model_versions(session: Session) -> list[str]:
                                 .order_by(Message.model_version)))
 
 
+def _with_messages():
+    """Load options: the messages with their feedback and corrections, in three queries."""
+    messages = selectinload(Conversation.messages)
+    return (messages.selectinload(Message.feedback), messages.selectinload(Message.corrections))
+
+
 def transcript(session: Session, conversation_id: int) -> Conversation | None:
     return session.scalar(select(Conversation).where(Conversation.id == conversation_id)
-                          .options(selectinload(Conversation.messages)
-                                   .selectinload(Message.feedback)))
+                          .options(*_with_messages()))
+
+
+CORRECTION_STATUSES = ("accepted", "rejected", "pending")
+
+
+def review_correction(session: Session, correction_id: int, admin: str,
+                      status: str) -> Correction | None:
+    """Accept, reject or reopen (pending) one correction; None when there is no such id."""
+    if status not in CORRECTION_STATUSES:
+        raise ValueError(f"unknown correction status {status!r}")
+    correction = session.get(Correction, correction_id)
+    if correction is None:
+        return None
+    correction.status = status
+    if status == "pending":
+        correction.reviewed_by, correction.reviewed_at = None, None
+    else:
+        correction.reviewed_by, correction.reviewed_at = admin, utcnow()
+    session.commit()
+    return correction
+
+
+def accepted_correction(message: Message) -> str | None:
+    """The newest accepted correction of a reply: the text training uses instead of the reply."""
+    accepted = [c for c in message.corrections if c.status == "accepted"]
+    return accepted[-1].text if accepted else None
 
 
 def set_review(session: Session, conversation_id: int, admin: str, *, flagged: bool,
@@ -124,31 +159,36 @@ def _filtered(session: Session, filters: Filters) -> Iterator[Conversation]:
     for start in range(0, len(ids), EXPORT_CHUNK):
         chunk = ids[start:start + EXPORT_CHUNK]
         loaded = {c.id: c for c in session.scalars(
-            select(Conversation).where(Conversation.id.in_(chunk))
-            .options(selectinload(Conversation.messages).selectinload(Message.feedback)))}
+            select(Conversation).where(Conversation.id.in_(chunk)).options(*_with_messages()))}
         for cid in chunk:
             if cid in loaded:
                 yield loaded[cid]
         session.expunge_all()
 
 
-def transcript_record(conversation: Conversation) -> dict:
-    """One conversation in the transcript format the training loaders read."""
+def transcript_record(conversation: Conversation, text_only: bool = False) -> dict:
+    """One conversation in the transcript format the training loaders read; `text_only` keeps
+    the words and the accepted corrections and drops ids, times, model versions and ratings."""
     turns = []
     for message in conversation.messages:
         turn = {"role": message.role, "text": message.text}
-        if message.feedback is not None:
+        if message.role == "bot" and (correction := accepted_correction(message)):
+            turn["correction"] = correction
+        if message.feedback is not None and not text_only:
             turn["rating"] = 1 if message.feedback.rating > 0 else -1
         turns.append(turn)
+    if text_only:
+        return {"turns": turns}
     versions = sorted({m.model_version for m in conversation.messages if m.model_version})
     return {"id": str(conversation.id),
             "created_at": conversation.created_at.astimezone(UTC).isoformat(),
             "model_versions": versions, "turns": turns}
 
 
-def export_jsonl(session: Session, filters: Filters) -> Iterator[str]:
+def export_jsonl(session: Session, filters: Filters, text_only: bool = False) -> Iterator[str]:
     for conversation in _filtered(session, filters):
-        yield json.dumps(transcript_record(conversation), ensure_ascii=False) + "\n"
+        record = transcript_record(conversation, text_only)
+        yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
 def _cell(value: object) -> object:

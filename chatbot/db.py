@@ -4,12 +4,13 @@ SQLite is the default (WAL so readers never wait for the writer, a busy timeout 
 queue instead of failing, foreign keys so deleting a conversation deletes its messages); any
 `DATABASE_URL` SQLAlchemy understands (e.g. `postgresql+psycopg2://...`) works unchanged.
 The schema lives in Alembic migrations (`migrations/`); `upgrade()` applies them, and
-`flask --app app init-db` is the command that calls it. `flask --app app purge --older-than-days N`
-deletes old transcripts.
+`flask --app app init-db` is the command that calls it. `flask --app app purge --older-than 30d`
+deletes old transcripts (also `12h`, `2w`; `--older-than-days N` still works).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,9 @@ class Message(Base):
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     feedback: Mapped[Feedback | None] = relationship(
         back_populates="message", cascade="all, delete-orphan", passive_deletes=True)
+    corrections: Mapped[list[Correction]] = relationship(
+        back_populates="message", order_by="Correction.id",
+        cascade="all, delete-orphan", passive_deletes=True)
 
 
 class Feedback(Base):
@@ -123,6 +127,27 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     message: Mapped[Message] = relationship(back_populates="feedback")
+
+
+class Correction(Base):
+    """A better answer a visitor proposed for one bot reply; an admin accepts or rejects it.
+
+    Accepted corrections replace the reply's text as the training target (see
+    `chatbot.admin_transcripts.transcript_record`); pending and rejected ones are never used.
+    """
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # or accepted, rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    message: Mapped[Message] = relationship(back_populates="corrections")
 
 
 class Review(Base):
@@ -236,9 +261,23 @@ def message_count(session: Session, conversation_id: int) -> int:
         select(func.count(Message.id)).where(Message.conversation_id == conversation_id)) or 0
 
 
-def purge(session: Session, older_than_days: int) -> int:
-    """Delete conversations untouched for `older_than_days` days; returns how many."""
-    cutoff = utcnow() - timedelta(days=older_than_days)
+AGE = re.compile(r"(\d+)\s*([hdw])")
+AGE_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(value: str) -> timedelta:
+    """'30d', '12h' or '2w' as a timedelta; ValueError for anything else."""
+    match = AGE.fullmatch(value.strip().lower())
+    if match is None:
+        raise ValueError(f"{value!r} is not an age like 30d, 12h or 2w")
+    return timedelta(**{AGE_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def purge(session: Session, older_than: timedelta | int) -> int:
+    """Delete conversations untouched for `older_than` (a timedelta, or days); returns how many."""
+    if not isinstance(older_than, timedelta):
+        older_than = timedelta(days=older_than)
+    cutoff = utcnow() - older_than
     old = session.scalars(select(Conversation).where(Conversation.updated_at < cutoff)).all()
     for conversation in old:
         session.delete(conversation)
@@ -255,11 +294,36 @@ def init_db_command() -> None:
     click.echo(f"database at {make_url(url).render_as_string(hide_password=True)} is up to date")
 
 
+class AgeType(click.ParamType):
+    name = "age"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_age(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 @click.command("purge")
-@click.option("--older-than-days", type=click.IntRange(min=0), required=True,
-              help="Delete conversations (and their messages and feedback) idle this long.")
+@click.option("--older-than", "older_than", type=AgeType(),
+              help="Delete conversations (with their messages, feedback and corrections) idle "
+                   "this long: 30d, 12h or 2w.")
+@click.option("--older-than-days", type=click.IntRange(min=0),
+              help="The same in days (older form of --older-than).")
 @with_appcontext
-def purge_command(older_than_days: int) -> None:
+def purge_command(older_than: timedelta | None, older_than_days: int | None) -> None:
     """Delete old transcripts, for a retention policy (run it from cron)."""
-    count = purge(get_session(), older_than_days)
-    click.echo(f"deleted {count} conversation(s) idle for more than {older_than_days} days")
+    if (older_than is None) == (older_than_days is None):
+        raise click.UsageError("give exactly one of --older-than (e.g. 30d) or --older-than-days")
+    age = older_than if older_than is not None else timedelta(days=older_than_days)
+    count = purge(get_session(), age)
+    click.echo(f"deleted {count} conversation(s) idle for more than {_describe(age)}")
+
+
+def _describe(age: timedelta) -> str:
+    hours = int(age.total_seconds() // 3600)
+    if hours % 24:
+        return f"{hours} hours"
+    return f"{hours // 24} days"

@@ -11,6 +11,7 @@ instead, so the admin sees a broken bundle as an error and nothing is recorded.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -26,6 +27,10 @@ from chatbot.bundle import METRICS_FILE, MODEL_FILE, BundleError, bundle_version
 from chatbot.db import ModelSwitch
 
 CURVES_FILE = "curves.png"
+TRAIN_CONFIG_FILE = "train_config.json"
+# The evaluation figures the models page compares, in this order (train.evaluate writes them).
+FIGURES = ("n", "perplexity_per_word", "bleu", "distinct_1", "distinct_2", "unique_reply_ratio",
+           "top1_reply_share", "mean_reply_words", "latency_ms_p50")
 BUNDLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 WATCHER = "lembra.model_watcher"
 
@@ -37,6 +42,34 @@ class BundleInfo:
     metrics: dict
     has_curves: bool
     modified: datetime
+    parent: str | None = None  # the bundle it was fine-tuned from (train_config's init_from)
+
+    def evaluation(self, split: str) -> dict:
+        """metrics.json's figures for "test" or "base_test" ({} when absent)."""
+        value = self.metrics.get(split)
+        return value if isinstance(value, dict) else {}
+
+    def parent_evaluation(self, bundles: dict[str, BundleInfo]) -> dict:
+        """The parent's "test" figures: from its own bundle when listed, else the copy that
+        training put in metrics.json under "parent"."""
+        if self.parent in bundles:
+            return bundles[self.parent].evaluation("test")
+        stored = self.metrics.get("parent")
+        metrics = stored.get("metrics") if isinstance(stored, dict) else None
+        test = metrics.get("test") if isinstance(metrics, dict) else None
+        return test if isinstance(test, dict) else {}
+
+
+def parent_name(path: Path) -> str | None:
+    """The directory name of the bundle `path` was fine-tuned from, or None for a new model."""
+    try:
+        config = json.loads((path / TRAIN_CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    init_from = config.get("init_from") if isinstance(config, dict) else None
+    if not isinstance(init_from, str) or not init_from.strip():
+        return None
+    return Path(init_from.rstrip("/")).name or None
 
 
 def bundle_dir(root: str | Path, name: str) -> Path:
@@ -64,7 +97,7 @@ def list_bundles(root: str | Path) -> list[BundleInfo]:
             continue  # not a bundle, or metrics.json unreadable: not listed as activatable
         modified = datetime.fromtimestamp((path / MODEL_FILE).stat().st_mtime, UTC)
         found.append(BundleInfo(path.name, path, metrics if isinstance(metrics, dict) else {},
-                                (path / CURVES_FILE).is_file(), modified))
+                                (path / CURVES_FILE).is_file(), modified, parent_name(path)))
     return sorted(found, key=lambda b: (b.modified, b.name), reverse=True)
 
 

@@ -1,6 +1,7 @@
-"""Models: the bundles under `models_root` with their metrics and curves, which one this worker
-serves, the history of switches, and activating another (every worker follows; see
-chatbot.model_registry)."""
+"""Models: the bundles under `models_root` with their metrics and curves, each fine-tuned bundle
+beside its parent (its figures on the transcripts' test slice and the base test split next to the
+parent's), which one this worker serves, the history of switches, and activating another (every
+worker follows; see chatbot.model_registry)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from chatbot.bundle import BundleError
 from chatbot.db import ModelSwitch, get_session
-from chatbot.model_registry import CURVES_FILE, WATCHER, bundle_dir, list_bundles
+from chatbot.model_registry import CURVES_FILE, FIGURES, WATCHER, bundle_dir, list_bundles
 from chatbot.web.admin_auth import current_admin
 from chatbot.web.replies import model_status
 
@@ -40,7 +41,9 @@ def models() -> str:
     loaded, serving = model_status()
     switches = get_session().scalars(
         select(ModelSwitch).order_by(ModelSwitch.id.desc()).limit(HISTORY)).all()
-    return render_template("admin/models.html", bundles=list_bundles(current_app.config["MODELS_ROOT"]),
+    bundles = list_bundles(current_app.config["MODELS_ROOT"])
+    return render_template("admin/models.html", bundles=bundles,
+                           by_name={b.name: b for b in bundles}, figures=FIGURES,
                            loaded=loaded, serving=serving, switches=switches,
                            active_dir=switches[0].model_dir if switches else None)
 

@@ -1,5 +1,6 @@
-"""Transcript review: the inbox (filters, search, pages), one transcript, review notes, delete,
-and the exports of the filtered set as JSONL (for retraining) and CSV (for spreadsheets)."""
+"""Transcript review: the inbox (filters, search, pages), one transcript, review notes, accepting
+or rejecting visitors' corrections, delete, and the exports of the filtered set as JSONL (for
+retraining; `?text_only=1` keeps only the words) and CSV (for spreadsheets)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,21 @@ def review(conversation_id: int) -> BaseResponse:
     return redirect(url_for(".show", conversation_id=conversation_id))
 
 
+@bp.post("/corrections/<int:correction_id>/<any(accept, reject, reopen):action>")
+def correction(correction_id: int, action: str) -> BaseResponse:
+    status = {"accept": "accepted", "reject": "rejected", "reopen": "pending"}[action]
+    reviewed = service.review_correction(get_session(), correction_id, current_admin().name,
+                                         status)
+    if reviewed is None:
+        abort(404, description=_("No such correction."))
+    messages = {"accepted": _("Correction accepted: it is a training target now."),
+                "rejected": _("Correction rejected."), "pending": _("Correction reopened.")}
+    flash(messages[status])
+    conversation_id = reviewed.message.conversation_id
+    return redirect(url_for(".show", conversation_id=conversation_id,
+                            _anchor=f"m{reviewed.message_id}"))
+
+
 @bp.post("/transcripts/<int:conversation_id>/delete")
 def delete(conversation_id: int) -> BaseResponse:
     session = get_session()
@@ -81,7 +97,8 @@ def _download(body, mimetype: str, filename: str) -> Response:
 @bp.get("/export.jsonl")
 def export_jsonl() -> Response:
     filters = Filters.from_args(request.args)
-    return _download(service.export_jsonl(get_session(), filters),
+    text_only = request.args.get("text_only") in ("1", "on", "true")
+    return _download(service.export_jsonl(get_session(), filters, text_only),
                      "application/x-ndjson", "lembra-transcripts.jsonl")
 
 

@@ -1,4 +1,5 @@
-"""The JSON API the page uses (and curl can): conversations, messages, feedback, explanations.
+"""The JSON API the page uses (and curl can): conversations, messages, feedback, corrections,
+explanations.
 
 Every query is scoped to the visitor's id, so another visitor's conversation answers 404 exactly
 like a missing one. Posting a message commits the user's turn before the model runs, so a slow
@@ -13,7 +14,15 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from chatbot.db import Conversation, Feedback, Message, get_session, message_count, utcnow
+from chatbot.db import (
+    Conversation,
+    Correction,
+    Feedback,
+    Message,
+    get_session,
+    message_count,
+    utcnow,
+)
 from chatbot.web import schema
 from chatbot.web.errors import json_error
 from chatbot.web.replies import (
@@ -83,7 +92,7 @@ def _store_reply(conversation: Conversation, reply: Reply) -> Message:
     message = Message(conversation_id=conversation.id, role="bot", text=reply.text,
                       model_version=reply.model_version, options=reply.options,
                       latency_ms=round(reply.latency_ms, 1), explanation=reply.explanation,
-                      feedback=None)
+                      feedback=None, corrections=[])
     conversation.updated_at = utcnow()
     get_session().add(message)
     return message
@@ -129,7 +138,8 @@ def get_conversation(conversation_id: int) -> Response:
     conversation = owned_conversation(conversation_id)
     messages = get_session().scalars(
         select(Message).where(Message.conversation_id == conversation.id)
-        .options(selectinload(Message.feedback)).order_by(Message.id)).all()
+        .options(selectinload(Message.feedback), selectinload(Message.corrections))
+        .order_by(Message.id)).all()
     return jsonify(schema.conversation_json(conversation, list(messages)))
 
 
@@ -221,6 +231,20 @@ def delete_feedback(message_id: int) -> tuple[str, int]:
     return "", 204
 
 
+@bp.post("/messages/<int:message_id>/correction")
+def post_correction(message_id: int) -> tuple[Response, int]:
+    """A better answer for one of the bot's replies, kept for an admin to accept or reject."""
+    message = owned_message(message_id)
+    if message.role != "bot":
+        raise schema.Invalid("corrections are for the bot's replies")
+    text = schema.message_text(schema.json_body().get("text"), "text")
+    correction = Correction(message_id=message.id, text=text, status="pending")
+    session = get_session()
+    session.add(correction)
+    session.commit()
+    return jsonify(schema.correction_json(correction)), 201
+
+
 @bp.get("/messages/<int:message_id>/explanation")
 def get_explanation(message_id: int) -> Response | tuple[Response, int]:
     """The stored attention and gates of a reply, recomputed (and stored) when missing.
@@ -252,7 +276,8 @@ def export() -> Response:
     """All of this visitor's conversations with their messages, as a JSON download."""
     conversations = get_session().scalars(
         select(Conversation).where(Conversation.visitor_id == current_visitor())
-        .options(selectinload(Conversation.messages).selectinload(Message.feedback))
+        .options(selectinload(Conversation.messages).selectinload(Message.feedback),
+                 selectinload(Conversation.messages).selectinload(Message.corrections))
         .order_by(Conversation.created_at)).all()
     response = jsonify(conversations=[schema.conversation_json(c, c.messages)
                                       for c in conversations])

@@ -67,6 +67,12 @@ def script_strings() -> dict[str, str]:
         "gatesTitle": _("LSTM gates, per generated token"),
         "noAttention": _("This model has no attention, so there is no heatmap."),
         "modelInfo": _("Model %(version)s · %(mode)s · %(ms)s ms"),
+        "suggest": _("Suggest a better answer"),
+        "suggestLabel": _("A better answer to your message"),
+        "suggestSend": _("Send suggestion"),
+        "suggestEmpty": _("Write the better answer first."),
+        "yourSuggestion": _("Thanks! Your suggestion, for review:"),
+        "cancel": _("Cancel"),
     }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import abort, current_app, request
 
-from chatbot.db import TITLE_CHARS, Conversation, Feedback, Message
+from chatbot.db import TITLE_CHARS, Conversation, Correction, Feedback, Message
 
 COMMENT_CHARS = 2000
 
@@ -41,15 +41,16 @@ def storable(value: str, name: str) -> str:
     return value
 
 
-def message_text(value: Any) -> str:
+def message_text(value: Any, name: str = "text") -> str:
+    """A message or a correction: a non-empty string within MAX_MESSAGE_CHARS once stripped."""
     if not isinstance(value, str):
-        raise Invalid("text must be a string")
-    text = storable(value, "text").strip()
+        raise Invalid(f"{name} must be a string")
+    text = storable(value, name).strip()
     if not text:
-        raise Invalid("text must not be empty")
+        raise Invalid(f"{name} must not be empty")
     limit = current_app.config["MAX_MESSAGE_CHARS"]
     if len(text) > limit:
-        raise Invalid(f"text is {len(text)} characters long; the limit is {limit}")
+        raise Invalid(f"{name} is {len(text)} characters long; the limit is {limit}")
     return text
 
 
@@ -109,6 +110,11 @@ def feedback_json(feedback: Feedback | None) -> dict | None:
             "created_at": _time(feedback.created_at)}
 
 
+def correction_json(correction: Correction) -> dict:
+    return {"id": correction.id, "message_id": correction.message_id, "text": correction.text,
+            "status": correction.status, "created_at": _time(correction.created_at)}
+
+
 def message_json(message: Message) -> dict:
     data = {
         "id": message.id,
@@ -124,5 +130,6 @@ def message_json(message: Message) -> dict:
             latency_ms=message.latency_ms,
             has_explanation=message.explanation is not None,
             feedback=feedback_json(message.feedback),
+            corrections=[correction_json(c) for c in message.corrections],
         )
     return data

@@ -43,6 +43,8 @@ export const api = {
     request("POST", `/api/conversations/${id}/reply`, { options, explain: true }),
   feedback: (messageId, rating) =>
     request("POST", `/api/messages/${messageId}/feedback`, { rating }),
+  correction: (messageId, text) =>
+    request("POST", `/api/messages/${messageId}/correction`, { text }),
   clearFeedback: (messageId) => request("DELETE", `/api/messages/${messageId}/feedback`),
   explanation: (messageId) => request("GET", `/api/messages/${messageId}/explanation`),
 };

@@ -67,6 +67,7 @@ const sidebar = new Sidebar($("sidebar"), {
 });
 const messages = new MessageList($("messages"), {
   strings,
+  maxChars: data.maxChars,
   onWhy: (message) => explain.open(message),
   onRegenerate: (message) => chat.regenerate(message),
   onError: reportError,

@@ -1,13 +1,16 @@
 // The message list (a role="log" region): bubbles for the visitor's and the bot's turns, and
-// the actions on each reply: thumbs up/down, copy, "Why this reply?", regenerate (last only).
+// the actions on each reply: thumbs up/down, copy, "Why this reply?", "Suggest a better answer",
+// regenerate (last only).
 
 import { api } from "./api.js";
+import { CorrectionForm } from "./correction.js";
 import { el, format, icon } from "./dom.js";
 
 export class MessageList {
-  constructor(list, { strings, onWhy, onRegenerate, onError }) {
+  constructor(list, { strings, maxChars, onWhy, onRegenerate, onError }) {
     this.list = list;
     this.strings = strings;
+    this.maxChars = maxChars;
     this.callbacks = { onWhy, onRegenerate, onError };
   }
 
@@ -46,7 +49,12 @@ export class MessageList {
       el("p", { className: "text", text: message.text }),
     ]);
     const children = [bubble];
-    if (message.role === "bot") children.push(this.actions(message), this.meta(message));
+    if (message.role === "bot") {
+      const correction = new CorrectionForm(message, {
+        strings: this.strings, maxChars: this.maxChars, onError: this.callbacks.onError,
+      });
+      children.push(this.actions(message, correction), this.meta(message), correction.node);
+    }
     return el("li", {
       className: `message ${message.role}`,
       dataset: { id: message.id, role: message.role },
@@ -62,7 +70,7 @@ export class MessageList {
     return el("p", { className: "meta", text });
   }
 
-  actions(message) {
+  actions(message, correction) {
     const rating = message.feedback?.rating ?? 0;
     const thumb = (value, name, label) => el("button", {
       type: "button",
@@ -81,6 +89,15 @@ export class MessageList {
       thumb(-1, "thumb-down", this.strings.thumbsDown),
       button("copy", this.strings.copy, (e) => this.copy(message, e.currentTarget), "copy"),
       button("why", this.strings.why, () => this.callbacks.onWhy(message), "why"),
+      el("button", {
+        type: "button",
+        className: "icon-btn suggest",
+        "aria-label": this.strings.suggest,
+        title: this.strings.suggest,
+        "aria-expanded": "false",
+        "aria-controls": correction.id,
+        onclick: (event) => correction.toggle(event.currentTarget),
+      }, [icon("suggest")]),
       button("regenerate", this.strings.regenerate,
         () => this.callbacks.onRegenerate(message), "regenerate"),
     ]);
