@@ -91,9 +91,14 @@ def test_search_finds_a_known_message(seeded):
     admin, ids = seeded
     assert listed(admin.get("/admin/?q=pineapple")) == [ids["pizza"]]
     assert listed(admin.get("/admin/?q=PIZZA+pineapple")) == [ids["pizza"]]
-    assert listed(admin.get("/admin/?q=cafe+ola")) == [ids["pizza"]]  # accents are folded
     assert listed(admin.get("/admin/?q=hello")) == [ids["greeting"]]
     assert listed(admin.get("/admin/?q=pineapple+hello")) == []  # every word, in one message
+
+
+@pytest.mark.sqlite_only  # FTS5's unicode61 folds accents; PostgreSQL's 'simple' config does not
+def test_search_folds_accents_on_sqlite(seeded):
+    admin, ids = seeded
+    assert listed(admin.get("/admin/?q=cafe+ola")) == [ids["pizza"]]
 
 
 @pytest.mark.parametrize("query", [
