@@ -1,0 +1,41 @@
+"""'Suggest a better answer' in Chromium: keyboard only, text stays text, stored for review."""
+
+from __future__ import annotations
+
+from tests.web.test_browser import browser, expect, open_chat, page, send, server  # noqa: F401
+
+
+def test_a_better_answer_is_suggested_with_the_keyboard(page, server):  # noqa: F811
+    open_chat(page, server)
+    send(page, "hello")
+    reply = page.locator(".message.bot").last
+    suggest = reply.get_by_role("button", name="Suggest a better answer")
+    expect(suggest).to_have_attribute("aria-expanded", "false")
+    suggest.focus()
+    page.keyboard.press("Enter")
+    expect(suggest).to_have_attribute("aria-expanded", "true")
+    box = reply.get_by_label("A better answer to your message")
+    expect(box).to_be_focused()
+
+    page.keyboard.press("Escape")  # closes, and focus goes back to the button
+    expect(box).to_have_count(0)
+    expect(suggest).to_be_focused()
+
+    page.keyboard.press("Enter")
+    reply.get_by_role("button", name="Send suggestion").click()  # empty: refused inline
+    expect(reply.get_by_role("alert")).to_have_text("Write the better answer first.")
+    box = reply.get_by_label("A better answer to your message")
+    box.fill("<b>hi</b> there!")
+    box.press("Tab")
+    page.keyboard.press("Enter")  # the focused "Send suggestion"
+    expect(reply.locator(".correction-sent q")).to_have_text("<b>hi</b> there!")
+    expect(suggest).to_be_focused()
+    assert reply.locator("b").count() == 0
+
+    conversation_id = page.url.rsplit("/", 1)[1]
+    stored = page.request.get(f"{server.url}/api/conversations/{conversation_id}").json()
+    [correction] = stored["messages"][-1]["corrections"]
+    assert correction["text"] == "<b>hi</b> there!" and correction["status"] == "pending"
+    page.reload()
+    expect(page.locator(".message.bot").last.locator(".correction-sent q")).to_have_text(
+        "<b>hi</b> there!")
