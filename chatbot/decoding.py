@@ -24,6 +24,7 @@ from chatbot.tokenizer import Tokenizer
 
 NEG_INF = -1e9
 MODES = ("greedy", "beam", "sample")
+CANDIDATES = 64  # sampling looks at most at this many likeliest tokens
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +52,7 @@ class DecodeOptions:
             (1 <= self.max_len <= 64, "max_len must be between 1 and 64"),
             (0 <= self.min_len <= self.max_len, "min_len must be between 0 and max_len"),
             (0.0 <= self.temperature <= 5.0, "temperature must be between 0 and 5"),
-            (0 <= self.top_k <= 1000, "top_k must be between 0 and 1000"),
+            (0 <= self.top_k <= CANDIDATES, f"top_k must be between 0 and {CANDIDATES}"),
             (0.0 < self.top_p <= 1.0, "top_p must be in (0, 1]"),
             (1.0 <= self.repetition_penalty <= 3.0, "repetition_penalty must be between 1 and 3"),
             (self.seed is None or 0 <= self.seed < 2**31, "seed must be a non-negative int"),
@@ -139,19 +140,22 @@ def _block_ngrams(logits, step, history, n):
     return tf.cond(tf.logical_and(n > 0, step >= n), block, lambda: logits)
 
 
-def _filter_top_k_top_p(logits, top_k, top_p):
-    """Keep the k best tokens and the smallest set whose probability reaches p; -inf elsewhere."""
-    vocab = tf.shape(logits)[1]
-    k = tf.where(top_k > 0, tf.minimum(top_k, vocab), vocab)
-    sorted_logits = tf.sort(logits, direction="DESCENDING", axis=-1)
-    kth = tf.gather(sorted_logits, k - 1, axis=1)[:, None]
-    logits = tf.where(logits < kth, NEG_INF, logits)
-    sorted_logits = tf.sort(logits, direction="DESCENDING", axis=-1)
-    cumulative = tf.cumsum(tf.nn.softmax(sorted_logits), axis=-1)
-    # Number of tokens needed to reach top_p (at least 1).
-    keep = tf.reduce_sum(tf.cast(cumulative - tf.nn.softmax(sorted_logits) < top_p, tf.int32), -1)
-    cutoff = tf.gather(sorted_logits, tf.maximum(keep, 1) - 1, axis=1, batch_dims=1)[:, None]
-    return tf.where(logits < cutoff, NEG_INF, logits)
+def _sample_tokens(logits, temperature, top_k, top_p, seed):
+    """Draw one token per row from the top-k / nucleus (top-p) set of the tempered distribution.
+
+    Only the CANDIDATES likeliest tokens are ever considered: a partial top-k is far cheaper than
+    sorting the whole vocabulary twice a step, and past them the nucleus holds almost no mass.
+    The nucleus is measured against the full softmax, so top_p keeps its meaning.
+    """
+    scaled = logits / temperature
+    k = tf.minimum(CANDIDATES, tf.shape(scaled)[1])
+    values, ids = tf.math.top_k(scaled, k=k)  # (B, k), best first
+    probs = tf.exp(values - tf.reduce_logsumexp(scaled, -1, keepdims=True))
+    before = tf.cumsum(probs, axis=-1, exclusive=True)  # mass of the better candidates
+    rank = tf.range(k)[None, :]
+    keep = tf.logical_and(rank < tf.where(top_k > 0, top_k, k), before < top_p)
+    choice = tf.random.stateless_categorical(tf.where(keep, values, NEG_INF), 1, seed)[:, 0]
+    return tf.gather(ids, tf.cast(choice, tf.int32), batch_dims=1)
 
 
 def _gate_means(gates):
@@ -230,9 +234,8 @@ class CompiledDecoder:
             logits = _mask_logits(tf.cast(logits, tf.float32), step, min_len, history,
                                   no_repeat_ngram, repetition_penalty)
             if temperature > 0.0:
-                filtered = _filter_top_k_top_p(logits / temperature, top_k, top_p)
-                drawn = tf.random.stateless_categorical(filtered, 1, tf.stack([seed[0], seed[1] + step]))[:, 0]
-                token = tf.cast(drawn, tf.int32)
+                token = _sample_tokens(logits, temperature, top_k, top_p,
+                                       tf.stack([seed[0], seed[1] + step]))
             else:
                 token = tf.argmax(logits, -1, output_type=tf.int32)
             token = tf.where(finished, Tokenizer.pad_id, token)

@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny model really trained by the training pipeline, in seconds."""
 
 import os
+import sqlite3  # noqa: F401  (before TensorFlow, whose bundled SQLite lacks FTS5)
 
 import pytest
 

@@ -118,3 +118,10 @@ def test_explain_a_given_reply(bot):
 def test_explanation_numbers_are_short(bot):
     reply = bot.reply(["hello"], DecodeOptions(mode="greedy"), explain=True)
     assert all(len(repr(v)) <= 7 for v in reply.explanation["gates"]["forget"])
+
+
+def test_tiny_nucleus_is_greedy(bot):
+    greedy = bot.reply(["good morning"], DecodeOptions(mode="greedy")).tokens
+    for seed in range(3):
+        options = DecodeOptions(mode="sample", temperature=1.0, top_p=1e-6, seed=seed)
+        assert bot.reply(["good morning"], options).tokens == greedy
