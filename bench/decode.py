@@ -119,7 +119,7 @@ def step_cost(bot: Bot, source_len: int) -> dict:
     e, h, v, s = cfg.embed_dim, cfg.dec_units, bot.tokenizer.vocab_size, source_len
     lstm = (e + h) * 4 * h
     attention = (2 * s * h + 2 * h * e) if cfg.arch == "attention" else h * e
-    output = e * v
+    output = e * v + (e * e if cfg.tie_embeddings else 0)  # tied: projection, then E^T
     macs = lstm + attention + output
     weights = lstm + 4 * h + (2 * h * e if cfg.arch == "attention" else h * e) + output + v + e
     return {"macs_per_token": macs, "weight_bytes_per_token": 4 * weights}
