@@ -51,7 +51,7 @@ def tokens_per_second(data, config: ModelConfig, batch_size: int, bucketing: boo
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=int, default=3000)
+    p.add_argument("--pairs", type=int, default=6000)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
