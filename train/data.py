@@ -18,8 +18,7 @@ from chatbot.config import ModelConfig
 from chatbot.tokenizer import Tokenizer
 
 BUCKETS = (8, 16, 24, 32, 48, 64)
-SOURCE_EDGES = (32, 48)  # tf.data length classes: sources up to 32, 48, longer
-TARGET_EDGES = (6, 10, 15, 22)  # and replies (with bos) up to 6, 10, 15, 22, longer
+TARGET_BUCKETS = (4, 6, 8, 11, 15, 20, 26)  # reply lengths that start a new tf.data bucket
 COARSE_BUCKETS = (16, 32, 64)  # fewer shapes: each one is an XLA compilation under JAX
 
 
@@ -77,24 +76,14 @@ def tf_dataset(data: Encoded, config: ModelConfig, batch_size: int, bucketing: b
     if shuffle:
         ds = ds.shuffle(min(len(data), 50_000), seed=seed, reshuffle_each_iteration=True)
     if bucketing:
-        # Buckets over both lengths: a class from the source length (the encoder) and from the
-        # reply length (the decoder and its V-way softmax, about three times the cost per token).
-        # Each batch is padded only to its own longest pair; bucket_by_sequence_length groups by
-        # that class.
-        src_edges = tf.constant([b for b in SOURCE_EDGES if b < config.max_src_len], tf.int32)
-        tgt_edges = tf.constant([b for b in TARGET_EDGES if b < config.max_tgt_len], tf.int32)
-        n_src = len([b for b in SOURCE_EDGES if b < config.max_src_len]) + 1
-        n_classes = n_src * (len([b for b in TARGET_EDGES if b < config.max_tgt_len]) + 1)
-
-        def length_class(s, ti, to):
-            src_class = tf.reduce_sum(tf.cast(tf.shape(s)[0] > src_edges, tf.int32))
-            tgt_class = tf.reduce_sum(tf.cast(tf.shape(ti)[0] > tgt_edges, tf.int32))
-            return tgt_class * n_src + src_class
-
+        # Bucket by reply length: with three turns of context most sources fill max_src_len
+        # anyway, while the decoder and its V-way softmax, the costliest part, scale with the
+        # reply. Each batch is padded only to its own longest pair.
+        boundaries = [b + 1 for b in TARGET_BUCKETS if b < config.max_tgt_len]
         ds = ds.bucket_by_sequence_length(
-            length_class,
-            bucket_boundaries=list(range(1, n_classes)),
-            bucket_batch_sizes=[batch_size] * n_classes,
+            lambda s, ti, to: tf.shape(ti)[0],
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
         )
     else:
         ds = ds.padded_batch(batch_size, padded_shapes=(
