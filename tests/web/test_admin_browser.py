@@ -17,15 +17,12 @@ from werkzeug.serving import make_server
 from chatbot import create_app
 from chatbot.admin_accounts import set_admin
 from chatbot.db import Conversation, Feedback, Message, get_session, utcnow
+from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from train.corpora import load_transcripts
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 NAME, PASSWORD = "reviewer", "a long admin password"
 
 if not Path(CHROMIUM).exists():
