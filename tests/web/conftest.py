@@ -8,6 +8,7 @@ every table is emptied before each test, and tests marked `sqlite_only` are skip
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -24,6 +25,8 @@ from chatbot import create_app
 from chatbot.db import Base, upgrade
 
 TEST_DATABASE_URL = os.environ.get("LEMBRA_TEST_DATABASE_URL", "")
+POSTGRES_URL = os.environ.get("LEMBRA_TEST_POSTGRES_URL",
+                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
 def pytest_configure(config):
@@ -42,24 +45,42 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@contextlib.contextmanager
+def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server at `server_url`, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with contextlib.suppress(Exception), admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def server_database() -> Iterator[str | None]:
     """None for SQLite; else a new, migrated database on the LEMBRA_TEST_DATABASE_URL server."""
     if not TEST_DATABASE_URL:
         yield None
         return
-    name = f"lembra_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_database(TEST_DATABASE_URL, "lembra_test") as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database, when a server is reachable (CI starts one)."""
+    databases = contextlib.ExitStack()
+    try:
+        url = databases.enter_context(throwaway_database(POSTGRES_URL, "lembra_pg"))
+    except Exception as exc:  # no server, no driver, no permission: nothing to test against
+        pytest.skip(f"PostgreSQL not available: {type(exc).__name__}")
+    with databases:
+        yield url
 
 
 def empty_tables(url: str) -> None:

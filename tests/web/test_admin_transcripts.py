@@ -7,17 +7,14 @@ import csv
 import io
 import json
 import re
-import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from chatbot.db import Conversation, Feedback, Message, get_session, upgrade
 from train.corpora import load_transcripts
 
-POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 OPTIONS = {"mode": "beam", "beam_width": 3}
 
 
@@ -219,21 +216,6 @@ def test_csv_export(seeded):
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def postgres_url():
-    try:
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            name = f"lembra_admin_{uuid.uuid4().hex[:10]}"
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no server or no driver
-        pytest.skip(f"PostgreSQL not available: {type(exc).__name__}")
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_search_and_export_on_postgresql(make_app, admin_for, postgres_url):

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, datetime
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
 from chatbot.db import Base, Conversation, Feedback, Message, make_engine, upgrade
 from chatbot.search import is_search_object
 
 # The full-text search table and index live outside the models (chatbot/search.py).
 SKIP_SEARCH = {"include_name": lambda name, type_, parents: not is_search_object(name)}
-POSTGRES_URL = os.environ.get("LEMBRA_TEST_POSTGRES_URL",
-                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
@@ -88,22 +82,6 @@ def test_init_db_command(make_app, tmp_path):
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
-
-
-@pytest.fixture
-def postgres_url():
-    """A throwaway PostgreSQL database, when a server is reachable (CI starts one)."""
-    try:
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            name = f"lembra_test_{uuid.uuid4().hex[:10]}"
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no server, no driver, no permission: nothing to test against
-        pytest.skip(f"PostgreSQL not available: {type(exc).__name__}")
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_the_same_app_runs_on_postgresql(make_app, postgres_url, visitor_for):
