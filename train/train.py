@@ -50,7 +50,7 @@ def load_pairs(train_cfg: TrainConfig, model_cfg: ModelConfig):
 
     convs = load_corpus(train_cfg.corpus, train_cfg.data or None)
     if train_cfg.corpus == "transcripts" and train_cfg.only_positive:
-        convs = [c for c in convs if not any(getattr(t, "rating", None) == -1 for t in c.turns)]
+        convs = [c for c in convs if not any(t.rating == -1 for t in c.turns)]
     splits = split_conversations(convs)
     pairs = {name: make_pairs(part, model_cfg.context_turns) for name, part in splits.items()}
     if train_cfg.init_from and train_cfg.base_mix > 0 and train_cfg.corpus != "chitchat":
