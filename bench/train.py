@@ -1,10 +1,20 @@
-"""Training throughput: length-bucketed batches vs. padding every batch to the maximum length.
+"""Training throughput: length-planned batches vs. padding every batch to the maximum length.
 
     python -m bench.train --json
 
-Same model, same pairs, same batch size, same process. Each variant fits one warm-up epoch
-(tracing, caches) and then one timed epoch; throughput counts real target tokens (not padding)
-per second, since that is the work that teaches the model anything.
+Same model size, same pairs, same process. Throughput counts real target tokens (not padding)
+per second, since that is the work that teaches the model anything. Three variants:
+
+- padded: `batch_size` pairs a step, padded to max_src_len x max_tgt_len;
+- bucketed (what `train.train` uses): length-sorted pools cut into batches that each cost at
+  most one padded batch, so short pairs travel in larger batches (fairseq's --max-tokens idea);
+- bucketed_fixed_batch: the same sorting with exactly `batch_size` pairs a step, to show how
+  much of the gain is less padding and how much is larger batches of short pairs.
+
+Each variant gets its own model, traced by a few warm-up steps; then the timed epochs run in
+rounds, one epoch of each variant per round, and each variant reports its median round. Shared
+CPUs drift by tens of percent over minutes, so interleaving, not one long run each, keeps the
+comparison fair.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +37,12 @@ from train.config import TrainConfig
 from train.data import encode_pairs, tf_dataset
 from train.train import compile_model
 
+VARIANTS = {  # name -> tf_dataset options
+    "padded": {"bucketing": False},
+    "bucketed": {"bucketing": True},
+    "bucketed_fixed_batch": {"bucketing": True, "equal_cost": False},
+}
+
 
 def load_sample(n_pairs: int, config: ModelConfig):
     from train.corpora import load_corpus
@@ -38,40 +55,50 @@ def load_sample(n_pairs: int, config: ModelConfig):
     return encode_pairs(pairs, tok, config), tok.vocab_size
 
 
-def tokens_per_second(data, config: ModelConfig, batch_size: int, bucketing: bool) -> dict:
-    keras.utils.set_random_seed(0)
-    model = compile_model(build_model(config), TrainConfig(batch_size=batch_size))
-    ds = tf_dataset(data, config, batch_size, bucketing=bucketing, shuffle=True, seed=0)
-    model.fit(ds, epochs=1, verbose=0)  # warm-up: trace every shape once
-    start = time.perf_counter()
-    model.fit(ds, epochs=1, verbose=0)
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "tokens_per_s": data.n_tokens() / seconds}
+def measure(data, config: ModelConfig, batch_size: int, rounds: int) -> dict[str, list[float]]:
+    """Tokens/s of each variant, one timed epoch per round."""
+    runs = {}
+    for name, options in VARIANTS.items():
+        keras.utils.set_random_seed(0)
+        model = compile_model(build_model(config), TrainConfig(batch_size=batch_size))
+        ds = tf_dataset(data, config, batch_size, shuffle=True, seed=0, **options)
+        model.fit(ds.take(4), epochs=1, verbose=0)  # trace the step function for several shapes
+        runs[name] = (model, ds)
+    speeds: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    for _ in range(rounds):
+        for name, (model, ds) in runs.items():
+            start = time.perf_counter()
+            model.fit(ds, epochs=1, verbose=0)
+            speeds[name].append(data.n_tokens() / (time.perf_counter() - start))
+    return speeds
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=int, default=6000)
+    p.add_argument("--pairs", type=int, default=3000)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     config = ModelConfig(vocab_size=4000, dropout=0.0)
     data, vocab = load_sample(args.pairs, config)
     config = dataclasses.replace(config, vocab_size=vocab)
-    padded = tokens_per_second(data, config, args.batch_size, bucketing=False)
-    bucketed = tokens_per_second(data, config, args.batch_size, bucketing=True)
+    speeds = measure(data, config, args.batch_size, args.rounds)
+    median = {name: statistics.median(values) for name, values in speeds.items()}
     result = {
         "pairs": len(data),
         "target_tokens": data.n_tokens(),
         "batch_size": args.batch_size,
-        "padded_tokens_per_s": padded["tokens_per_s"],
-        "bucketed_tokens_per_s": bucketed["tokens_per_s"],
-        "speedup_bucketing": bucketed["tokens_per_s"] / padded["tokens_per_s"],
+        "rounds": args.rounds,
+        **{f"{name}_tokens_per_s": value for name, value in median.items()},
+        "speedup_bucketing": median["bucketed"] / median["padded"],
+        "speedup_fixed_batch": median["bucketed_fixed_batch"] / median["padded"],
+        "per_round_tokens_per_s": speeds,
         "model": dataclasses.asdict(config),
     }
     print(json.dumps(result, indent=2) if args.json else
           f"bucketing {result['speedup_bucketing']:.2f}x "
-          f"({result['bucketed_tokens_per_s']:.0f} vs {result['padded_tokens_per_s']:.0f} tokens/s)")
+          f"({median['bucketed']:.0f} vs {median['padded']:.0f} tokens/s)")
     return 0
 
 

@@ -1,14 +1,19 @@
 """From (context, reply) text pairs to padded id batches for `Model.fit`.
 
-Chat turns vary from 2 to 60 tokens; padding every batch to the longest possible turn wastes most
-of each LSTM step. Batches are therefore bucketed by length: tf.data's `bucket_by_sequence_length`
-under TensorFlow, and an equivalent numpy `PyDataset` under other Keras backends (JAX on a GPU
-machine has no TensorFlow).
+Padding every batch to the longest possible pair wastes most of each LSTM step: replies run from
+2 to 32 tokens and contexts from 5 to 64. A pair has two lengths, so one length key
+(tf.data's `bucket_by_sequence_length`) leaves one side padded; grouping by both into fixed
+classes leaves many part-filled batches on small corpora. Instead, as in torchtext's pooled
+BucketIterator and fairseq's `--max-tokens`, `plan_batches` sorts pools of shuffled pairs by
+(context length class, reply length) and cuts each pool into batches of equal compute: short
+pairs travel in larger batches, so every step costs about what one full-length batch of
+`batch_size` pairs would. The batches then feed a tf.data pipeline (shuffled per epoch,
+prefetched) under TensorFlow, or a numpy `PyDataset` under other backends (JAX on a GPU machine
+has no TensorFlow), padded there to a few fixed edges, since each new shape is an XLA compile.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import keras
@@ -17,9 +22,10 @@ import numpy as np
 from chatbot.config import ModelConfig
 from chatbot.tokenizer import Tokenizer
 
-BUCKETS = (8, 16, 24, 32, 48, 64)
-TARGET_BUCKETS = (4, 6, 8, 11, 15, 20, 26)  # reply lengths that start a new tf.data bucket
-COARSE_BUCKETS = (16, 32, 64)  # fewer shapes: each one is an XLA compilation under JAX
+POOL_BATCHES = 100  # pairs sorted together: enough to group lengths, few enough to stay shuffled
+SOURCE_CLASS = 16  # contexts within 16 tokens of each other share a batch
+MAX_GROWTH = 4  # short batches hold at most this many times batch_size pairs
+COARSE_EDGES = (16, 32, 64)  # padded lengths under JAX: few shapes, few compilations
 
 
 @dataclass
@@ -34,6 +40,11 @@ class Encoded:
 
     def n_tokens(self) -> int:
         return sum(len(t) + 1 for t in self.target)
+
+    def lengths(self) -> tuple[np.ndarray, np.ndarray]:
+        """Padded-free lengths of each source and each decoder sequence (reply + eos)."""
+        return (np.array([len(s) for s in self.source], np.int64),
+                np.array([len(t) + 1 for t in self.target], np.int64))
 
 
 def encode_pairs(pairs, tokenizer: Tokenizer, config: ModelConfig) -> Encoded:
@@ -61,80 +72,116 @@ def pad_batch(source, target, src_len: int, tgt_len: int):
     return (src, t_in), t_out
 
 
+def token_costs(config: ModelConfig) -> tuple[float, float]:
+    """Multiply-adds per source token and per reply token in a forward pass.
+
+    A reply token costs about twice a context token (decoder LSTM, attention output and the
+    V-way softmax against one encoder step), so batches are sized by this, not by raw length.
+    """
+    u, e, d, v = config.enc_units, config.embed_dim, config.dec_units, config.vocab_size
+    src = sum(2 * 4 * u * ((e if i == 0 else 2 * u) + u) for i in range(config.enc_layers))
+    tgt = 4 * d * (e + d) + (e * e if config.tie_embeddings else 0) + e * v
+    if config.arch == "attention":
+        src += d * d  # keys = values W_a
+        tgt += 2 * d * e + 2 * d * config.max_src_len // 2  # W_c, scores and context
+    else:
+        tgt += d * e
+    return float(src), float(tgt)
+
+
+def plan_batches(data: Encoded, config: ModelConfig, batch_size: int, rng: np.random.Generator,
+                 shuffle: bool = True, equal_cost: bool = True) -> list[np.ndarray]:
+    """Index batches of pairs of similar length; see the module docstring.
+
+    With `equal_cost` a batch grows while its padded cost stays within that of `batch_size`
+    full-length pairs (at most MAX_GROWTH times as many pairs); without it every batch has
+    `batch_size` pairs, for backends that compile each batch shape.
+    """
+    src_len, tgt_len = data.lengths()
+    w_src, w_tgt = token_costs(config)
+    budget = batch_size * (w_src * config.max_src_len + w_tgt * config.max_tgt_len)
+    order = rng.permutation(len(data)) if shuffle else np.arange(len(data))
+    pool_size = POOL_BATCHES * batch_size
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), pool_size):
+        pool = order[start:start + pool_size]
+        pool = pool[np.lexsort((tgt_len[pool], (src_len[pool] - 1) // SOURCE_CLASS))]
+        if not equal_cost:
+            batches += [pool[i:i + batch_size] for i in range(0, len(pool), batch_size)]
+            continue
+        first, longest_src, longest_tgt = 0, 0, 0
+        for i, j in enumerate(pool):
+            s, t = max(longest_src, src_len[j]), max(longest_tgt, tgt_len[j])
+            n = i - first + 1
+            if n > 1 and (n * (w_src * s + w_tgt * t) > budget or n > MAX_GROWTH * batch_size):
+                batches.append(pool[first:i])
+                first, s, t = i, src_len[j], tgt_len[j]
+            longest_src, longest_tgt = s, t
+        batches.append(pool[first:])
+    if shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
 def tf_dataset(data: Encoded, config: ModelConfig, batch_size: int, bucketing: bool = True,
-               shuffle: bool = True, seed: int = 0):
-    """tf.data pipeline: shuffle, length buckets (or full padding), prefetch."""
+               shuffle: bool = True, seed: int = 0, equal_cost: bool = True):
+    """tf.data pipeline: length-planned batches (or full padding), reshuffled each epoch, prefetched."""
     import tensorflow as tf
 
-    def gen():
-        for s, t in zip(data.source, data.target):
-            yield s, np.concatenate([[Tokenizer.bos_id], t]), np.concatenate([t, [Tokenizer.eos_id]])
+    if not bucketing:
+        def pairs():
+            for s, t in zip(data.source, data.target):
+                yield s, np.concatenate([[Tokenizer.bos_id], t]), np.concatenate([t, [Tokenizer.eos_id]])
 
-    spec = tf.TensorSpec([None], tf.int32)
-    ds = tf.data.Dataset.from_generator(gen, output_signature=(spec, spec, spec))
-    ds = ds.cache()
-    if shuffle:
-        ds = ds.shuffle(min(len(data), 50_000), seed=seed, reshuffle_each_iteration=True)
-    if bucketing:
-        # Bucket by reply length: with three turns of context most sources fill max_src_len
-        # anyway, while the decoder and its V-way softmax, the costliest part, scale with the
-        # reply. Each batch is padded only to its own longest pair.
-        boundaries = [b + 1 for b in TARGET_BUCKETS if b < config.max_tgt_len]
-        ds = ds.bucket_by_sequence_length(
-            lambda s, ti, to: tf.shape(ti)[0],
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        )
-    else:
+        spec = tf.TensorSpec([None], tf.int32)
+        ds = tf.data.Dataset.from_generator(pairs, output_signature=(spec, spec, spec)).cache()
+        if shuffle:
+            ds = ds.shuffle(min(len(data), 50_000), seed=seed, reshuffle_each_iteration=True)
         ds = ds.padded_batch(batch_size, padded_shapes=(
             [config.max_src_len], [config.max_tgt_len], [config.max_tgt_len]))
-    ds = ds.map(lambda s, ti, to: ((s, ti), to), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda s, ti, to: ((s, ti), to), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    rng = np.random.default_rng(seed)  # advances every epoch: a new shuffle and a new plan
+
+    def planned():
+        for idx in plan_batches(data, config, batch_size, rng, shuffle, equal_cost):
+            source = [data.source[j] for j in idx]
+            target = [data.target[j] for j in idx]
+            yield pad_batch(source, target, max(map(len, source)), max(map(len, target)) + 1)
+
+    matrix = tf.TensorSpec([None, None], tf.int32)
+    ds = tf.data.Dataset.from_generator(planned, output_signature=((matrix, matrix), matrix))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-class BucketedBatches(keras.utils.PyDataset):
-    """Backend-neutral batches: pairs sorted into length buckets, each padded to its bucket's edge.
+def _edge(length: int, limit: int) -> int:
+    return min(next((e for e in COARSE_EDGES if length <= e), limit), limit)
 
-    Padding to fixed edges keeps the number of distinct shapes small, which matters under JAX,
-    where every new shape is a new compilation.
-    """
+
+class BucketedBatches(keras.utils.PyDataset):
+    """Backend-neutral batches: the same plan with `batch_size` pairs each, padded to coarse edges."""
 
     def __init__(self, data: Encoded, config: ModelConfig, batch_size: int, seed: int = 0,
-                 shuffle: bool = True, edges=COARSE_BUCKETS, **kwargs):
+                 shuffle: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.data, self.config, self.batch_size = data, config, batch_size
         self.rng = np.random.default_rng(seed)
         self.shuffle = shuffle
-        self.edges = [b for b in edges if b < config.max_src_len] + [config.max_src_len]
-        self.buckets: dict[int, list[int]] = {}
-        for i, (s, t) in enumerate(zip(data.source, data.target)):
-            edge = next(e for e in self.edges if max(len(s), len(t) + 1) <= e or
-                        e == self.edges[-1])
-            self.buckets.setdefault(edge, []).append(i)
-        self.batches: list[tuple[int, np.ndarray]] = []
+        self.batches: list[np.ndarray] = []
         self.on_epoch_end()
 
     def on_epoch_end(self):
-        batches = []
-        for edge, idx in self.buckets.items():
-            idx = np.array(idx)
-            if self.shuffle:
-                self.rng.shuffle(idx)
-            for start in range(0, len(idx), self.batch_size):
-                batches.append((edge, idx[start:start + self.batch_size]))
-        if self.shuffle:
-            self.rng.shuffle(batches)
-        self.batches = batches
+        self.batches = plan_batches(self.data, self.config, self.batch_size, self.rng,
+                                    shuffle=self.shuffle, equal_cost=False)
 
     def __len__(self):
         return len(self.batches)
 
     def __getitem__(self, i):
-        edge, idx = self.batches[i]
-        tgt_len = min(edge, self.config.max_tgt_len)
-        return pad_batch([self.data.source[j] for j in idx], [self.data.target[j] for j in idx],
-                         edge, tgt_len)
-
-
-def steps(data: Encoded, batch_size: int) -> int:
-    return math.ceil(len(data) / batch_size)
+        idx = self.batches[i]
+        source = [self.data.source[j] for j in idx]
+        target = [self.data.target[j] for j in idx]
+        src_len = _edge(max(map(len, source)), self.config.max_src_len)
+        tgt_len = _edge(max(map(len, target)) + 1, self.config.max_tgt_len)
+        return pad_batch(source, target, src_len, tgt_len)

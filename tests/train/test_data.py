@@ -1,10 +1,18 @@
-"""Batches: correct shifting and padding, bucketed shapes, and every pair used once an epoch."""
+"""Batches: correct shifting and padding, length-planned batches, every pair used once an epoch."""
 
 import numpy as np
 
 from chatbot.config import ModelConfig
 from chatbot.tokenizer import Tokenizer
-from train.data import BucketedBatches, Encoded, pad_batch, tf_dataset
+from train.data import (
+    MAX_GROWTH,
+    BucketedBatches,
+    Encoded,
+    pad_batch,
+    plan_batches,
+    tf_dataset,
+    token_costs,
+)
 
 CFG = ModelConfig(vocab_size=100, max_src_len=64, max_tgt_len=32)
 
@@ -16,6 +24,12 @@ def fake_data(n=300, seed=0):
     return Encoded(src, tgt)
 
 
+def padded_cost(data, batch):
+    w_src, w_tgt = token_costs(CFG)
+    src_len, tgt_len = data.lengths()
+    return len(batch) * (w_src * src_len[batch].max() + w_tgt * tgt_len[batch].max())
+
+
 def test_pad_batch_shifts_the_target():
     (src, t_in), t_out = pad_batch([np.array([7, 8])], [np.array([9, 10, 11])], 4, 5)
     assert src.tolist() == [[7, 8, 0, 0]]
@@ -23,7 +37,41 @@ def test_pad_batch_shifts_the_target():
     assert t_out.tolist() == [[9, 10, 11, Tokenizer.eos_id, 0]]
 
 
-def test_tf_buckets_pad_less_and_keep_every_pair():
+def test_a_reply_token_costs_more_than_a_context_token():
+    w_src, w_tgt = token_costs(ModelConfig(vocab_size=4000))
+    assert 1.5 < w_tgt / w_src < 4  # measured on 2 CPU cores: 2.4
+    assert token_costs(ModelConfig(vocab_size=32000))[1] > w_tgt  # the softmax grows with V
+
+
+def test_plan_uses_every_pair_once_within_one_full_batch_of_cost():
+    data = fake_data(2000)
+    plan = plan_batches(data, CFG, 16, np.random.default_rng(0))
+    assert sorted(np.concatenate(plan).tolist()) == list(range(len(data)))
+    w_src, w_tgt = token_costs(CFG)
+    budget = 16 * (w_src * CFG.max_src_len + w_tgt * CFG.max_tgt_len)
+    assert all(padded_cost(data, b) <= budget or len(b) == 1 for b in plan)
+    assert max(len(b) for b in plan) > 16  # short pairs travel in larger batches
+    assert max(len(b) for b in plan) <= MAX_GROWTH * 16
+    # grouping by length halves the padded work, while the plan stays shuffled
+    full = len(data) * (w_src * CFG.max_src_len + w_tgt * CFG.max_tgt_len)
+    assert sum(padded_cost(data, b) for b in plan) < 0.6 * full
+
+
+def test_plan_is_reproducible_and_reshuffled_each_epoch():
+    data = fake_data()
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    first = plan_batches(data, CFG, 16, rng_a)
+    assert [b.tolist() for b in first] == [b.tolist() for b in plan_batches(data, CFG, 16, rng_b)]
+    second = plan_batches(data, CFG, 16, rng_a)
+    assert [b.tolist() for b in first] != [b.tolist() for b in second]
+
+
+def test_fixed_size_plan_has_batch_size_pairs():
+    plan = plan_batches(fake_data(), CFG, 16, np.random.default_rng(0), equal_cost=False)
+    assert sorted(len(b) for b in plan)[1:] == [16] * (len(plan) - 1)
+
+
+def test_tf_batches_pad_less_and_keep_every_pair():
     data = fake_data()
     bucketed = list(tf_dataset(data, CFG, 16, bucketing=True, shuffle=True, seed=1))
     padded = list(tf_dataset(data, CFG, 16, bucketing=False, shuffle=True, seed=1))
@@ -37,6 +85,15 @@ def test_tf_buckets_pad_less_and_keep_every_pair():
     real = sorted(int(t) for _, y in bucketed for t in np.asarray(y).ravel() if t)
     want = sorted(int(t) for tgt in data.target for t in [*tgt, Tokenizer.eos_id])
     assert real == want
+    # each batch is padded to its own longest pair, no further
+    for (src, _), y in bucketed:
+        assert np.any(np.asarray(src)[:, -1]) and np.any(np.asarray(y)[:, -1])
+
+
+def test_tf_batches_change_between_epochs():
+    ds = tf_dataset(fake_data(), CFG, 16, bucketing=True, shuffle=True, seed=1)
+    epoch = [[np.asarray(x[0]).tolist() for x, _ in ds] for _ in range(2)]
+    assert epoch[0] != epoch[1]
 
 
 def test_numpy_batches_use_few_shapes_and_every_pair():
@@ -44,5 +101,5 @@ def test_numpy_batches_use_few_shapes_and_every_pair():
     batches = BucketedBatches(data, CFG, 16, seed=0)
     shapes = {(x[0].shape[1], x[1].shape[1]) for i in range(len(batches))
               for x, _ in [batches[i]]}
-    assert len(shapes) <= 3
+    assert len(shapes) <= 6
     assert sum(batches[i][0][0].shape[0] for i in range(len(batches))) == len(data)
