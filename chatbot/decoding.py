@@ -20,6 +20,7 @@ from typing import Any
 import tensorflow as tf
 
 from chatbot.config import ConfigError, replace_checked
+from chatbot.model import Memory
 from chatbot.tokenizer import Tokenizer
 
 NEG_INF = -1e9
@@ -220,29 +221,46 @@ class CompiledDecoder:
 
     def _sample(self, source, max_len, min_len, temperature, top_k, top_p, no_repeat_ngram,
                 repetition_penalty, seed):
+        """Rows that have ended leave the batch: a batched request finishes at the pace of its
+        replies, not of its longest one (replies run 2 to 24 tokens, so most steps would
+        otherwise compute rows that are done). `rows` maps live rows to request rows."""
         memory, (h, c) = self.model.encode(source)
-        batch = tf.shape(source)[0]
+        values, keys, mask = memory
+        batch, src_len = tf.shape(source)[0], tf.shape(source)[1]
+        rows = tf.range(batch)
         token = tf.fill([batch], Tokenizer.bos_id)
-        finished = tf.zeros([batch], tf.bool)
-        history = tf.zeros([batch, max_len], tf.int32)
+        history = tf.zeros([batch, max_len], tf.int32)  # by request row; 0 (pad) after the end
         attention = tf.TensorArray(tf.float32, size=max_len)
         gates = tf.TensorArray(tf.float32, size=max_len)
-        positions = tf.range(max_len)[None, :]
         step = tf.constant(0)
-        while step < max_len and not tf.reduce_all(finished):
-            logits, h, c, step_gates, weights = self.model.decode_step(token, h, c, memory)
-            logits = _mask_logits(tf.cast(logits, tf.float32), step, min_len, history,
-                                  no_repeat_ngram, repetition_penalty)
+        while step < max_len and tf.size(rows) > 0:
+            tf.autograph.experimental.set_loop_options(shape_invariants=[
+                (rows, tf.TensorShape([None])), (token, tf.TensorShape([None])),
+                (h, tf.TensorShape([None, None])), (c, tf.TensorShape([None, None])),
+                (values, tf.TensorShape([None, None, None])),
+                (keys, tf.TensorShape([None, None, None])), (mask, tf.TensorShape([None, None])),
+            ])
+            logits, h, c, step_gates, weights = self.model.decode_step(
+                token, h, c, Memory(values, keys, mask))
+            logits = _mask_logits(tf.cast(logits, tf.float32), step, min_len,
+                                  tf.gather(history, rows), no_repeat_ngram, repetition_penalty)
             if temperature > 0.0:
                 token = _sample_tokens(logits, temperature, top_k, top_p,
                                        tf.stack([seed[0], seed[1] + step]))
             else:
                 token = tf.argmax(logits, -1, output_type=tf.int32)
-            token = tf.where(finished, Tokenizer.pad_id, token)
-            finished = tf.logical_or(finished, tf.equal(token, Tokenizer.eos_id))
-            history = tf.where(tf.equal(positions, step), token[:, None], history)
-            attention = attention.write(step, tf.cast(weights, tf.float32))
-            gates = gates.write(step, tf.cast(_gate_means(step_gates), tf.float32))
+            at = rows[:, None]
+            history = tf.tensor_scatter_nd_update(
+                history, tf.stack([rows, tf.fill(tf.shape(rows), step)], 1), token)
+            attention = attention.write(step, tf.scatter_nd(
+                at, tf.cast(weights, tf.float32), tf.stack([batch, src_len])))
+            gates = gates.write(step, tf.scatter_nd(
+                at, tf.cast(_gate_means(step_gates), tf.float32), tf.stack([batch, 3])))
+            live = tf.not_equal(token, Tokenizer.eos_id)
+            if not tf.reduce_all(live):
+                keep = tf.where(live)[:, 0]
+                rows, token, h, c = (tf.gather(t, keep) for t in (rows, token, h, c))
+                values, keys, mask = (tf.gather(t, keep) for t in (values, keys, mask))
             step += 1
         return {
             "tokens": history[:, :step],
