@@ -13,10 +13,10 @@ def settings(monkeypatch, **env) -> dict:
     return runpy.run_path(str(CONF))
 
 
-def test_a_worker_holds_no_more_connections_than_it_has_threads(monkeypatch):
+def test_a_worker_holds_twice_as_many_connections_as_threads(monkeypatch):
     conf = settings(monkeypatch, GUNICORN_THREADS="7")
     assert conf["worker_class"] == "gthread"
-    assert conf["threads"] == conf["worker_connections"] == 7
+    assert conf["threads"] == 7 and conf["worker_connections"] == 14  # 7 of them kept alive
     assert settings(monkeypatch, GUNICORN_WORKER_CONNECTIONS="50")["worker_connections"] == 50
 
 
