@@ -31,7 +31,7 @@ class Bot:
         self.tokenizer = bundle.tokenizer
         self.config = bundle.config
         self.version = bundle.version
-        self.decoder = CompiledDecoder(bundle.model)
+        self.decoder = CompiledDecoder(bundle.model, blank_id=self.tokenizer.blank_id)
 
     @classmethod
     def load(cls, path: str | Path) -> "Bot":

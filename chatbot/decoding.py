@@ -92,15 +92,20 @@ def _int_value(value: Any, name: str) -> int:
 # -- shared pieces of the loops ---------------------------------------------------------------
 
 
-def _mask_logits(logits, step, min_len, history, no_repeat_ngram, repetition_penalty):
-    """Forbid special tokens, an early end of reply, and repeating any n-gram already generated;
-    make any token already used less likely (Keskar et al., 2019: divide by the penalty)."""
+def _mask_logits(logits, step, min_len, history, no_repeat_ngram, repetition_penalty, blank_id):
+    """Forbid special tokens, an early end of reply (before min_len, or before any token that is
+    more than a bare word boundary, so no reply reads as empty), and repeating any n-gram already
+    generated; make any token already used less likely (Keskar et al., 2019: divide by the
+    penalty)."""
     vocab = tf.shape(logits)[1]
     banned = tf.constant([Tokenizer.pad_id, Tokenizer.unk_id, Tokenizer.bos_id, Tokenizer.sep_id])
     special = tf.reduce_sum(tf.one_hot(banned, vocab), 0) > 0  # (V,)
+    written = tf.range(tf.shape(history)[1])[None, :] < step
+    has_text = tf.reduce_any(tf.logical_and(written, tf.not_equal(history, blank_id)), 1)  # (B,)
+    too_early = tf.logical_or(step < min_len, tf.logical_not(has_text))
     eos = tf.one_hot(Tokenizer.eos_id, vocab) > 0
-    special = tf.logical_or(special, tf.logical_and(eos, step < min_len))
-    logits = tf.where(special[None, :], NEG_INF, logits)
+    banned = tf.logical_or(special[None, :], tf.logical_and(eos[None, :], too_early[:, None]))
+    logits = tf.where(banned, NEG_INF, logits)
     logits = tf.cond(repetition_penalty > 1.0,
                      lambda: _penalize_repeats(logits, step, history, repetition_penalty),
                      lambda: logits)
@@ -167,8 +172,9 @@ def _gate_means(gates):
 class CompiledDecoder:
     """Greedy, sampling and beam search over one model, traced once each."""
 
-    def __init__(self, model):
+    def __init__(self, model, blank_id: int = Tokenizer.unk_id):
         self.model = model
+        self.blank_id = blank_id  # the tokenizer's bare "\u2581" piece, see _mask_logits
         self.sample = tf.function(self._sample, reduce_retracing=False, input_signature=[
             tf.TensorSpec([None, None], tf.int32, name="source"),
             tf.TensorSpec([], tf.int32, name="max_len"),
@@ -243,7 +249,8 @@ class CompiledDecoder:
             logits, h, c, step_gates, weights = self.model.decode_step(
                 token, h, c, Memory(values, keys, mask))
             logits = _mask_logits(tf.cast(logits, tf.float32), step, min_len,
-                                  tf.gather(history, rows), no_repeat_ngram, repetition_penalty)
+                                  tf.gather(history, rows), no_repeat_ngram, repetition_penalty,
+                                  self.blank_id)
             if temperature > 0.0:
                 token = _sample_tokens(logits, temperature, top_k, top_p,
                                        tf.stack([seed[0], seed[1] + step]))
@@ -317,7 +324,8 @@ class CompiledDecoder:
         while step < max_len and not tf.reduce_all(finished):
             logits, h, c, step_gates, weights = self.model.decode_step(token, h, c, memory)
             logp = tf.nn.log_softmax(tf.cast(logits, tf.float32))
-            logp = _mask_logits(logp, step, min_len, history, no_repeat_ngram, repetition_penalty)
+            logp = _mask_logits(logp, step, min_len, history, no_repeat_ngram, repetition_penalty,
+                                self.blank_id)
             vocab = tf.shape(logp)[1]
             # A finished beam continues only with padding, at no cost, so its score stays put.
             done = tf.reshape(finished, [flat, 1])

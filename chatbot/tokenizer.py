@@ -27,6 +27,11 @@ class Tokenizer:
     def vocab_size(self) -> int:
         return self.sp.get_piece_size()
 
+    @property
+    def blank_id(self) -> int:
+        """The bare word-boundary piece "\u2581": a reply made only of it reads as empty."""
+        return self.sp.piece_to_id("\u2581")
+
     def encode(self, text: str, bos: bool = False, eos: bool = False) -> list[int]:
         ids = self.sp.encode(normalize(text))
         return ([self.bos_id] if bos else []) + ids + ([self.eos_id] if eos else [])

@@ -125,3 +125,17 @@ def test_tiny_nucleus_is_greedy(bot):
     for seed in range(3):
         options = DecodeOptions(mode="sample", temperature=1.0, top_p=1e-6, seed=seed)
         assert bot.reply(["good morning"], options).tokens == greedy
+
+
+@pytest.mark.parametrize("mode", ["greedy", "sample", "beam"])
+def test_no_reply_reads_as_empty(random_bundle, mode):
+    """A model that would rather end at once, or say only bare word boundaries, still says a word:
+    the end of reply waits for a token with text in it, even with min_len 0."""
+    eager = Bot.load(random_bundle)
+    bias = np.zeros(eager.config.vocab_size, np.float32)
+    bias[eager.tokenizer.eos_id], bias[eager.tokenizer.blank_id] = 100.0, 50.0
+    eager.decoder.model.output_bias.assign(bias)
+    for prompt in (["hello"], ["where are you from?"], ["?"]):
+        reply = eager.reply(prompt, DecodeOptions(mode=mode, min_len=0, seed=3))
+        assert reply.text.strip(), (prompt, reply.tokens)
+        assert reply.tokens[-1] != "\u2581"  # it ended right after the first word
