@@ -21,8 +21,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # A gthread worker accepts connections until it holds `worker_connections` (1000 by default), and
 # browsers keep theirs open, so one worker can end up with nearly every visitor while the others
 # idle (seen under bench.load: 26 connections on one worker, 6 on the other). Twice the threads
-# spreads them (18/14 in the same run) and still leaves room for `threads` idle kept-alive
-# connections; gthread keeps none alive at all when this equals `threads`.
+# bounds that (the worker with the most holds 2 x threads) and still keeps `threads` idle
+# connections alive. It does not force an even spread: every worker is woken for a new
+# connection and the idlest accepts it, so runs still vary (18/14 in one, 32/0 in another).
+# threads + 1 forces it, at the price of closing nearly every connection after its response
+# (gthread keeps worker_connections - threads alive; none at all when they are equal).
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(2 * threads)))
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
