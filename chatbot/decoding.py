@@ -104,8 +104,8 @@ def _mask_logits(logits, step, min_len, history, no_repeat_ngram, repetition_pen
     has_text = tf.reduce_any(tf.logical_and(written, tf.not_equal(history, blank_id)), 1)  # (B,)
     too_early = tf.logical_or(step < min_len, tf.logical_not(has_text))
     eos = tf.one_hot(Tokenizer.eos_id, vocab) > 0
-    banned = tf.logical_or(special[None, :], tf.logical_and(eos[None, :], too_early[:, None]))
-    logits = tf.where(banned, NEG_INF, logits)
+    forbidden = tf.logical_or(special[None, :], tf.logical_and(eos[None, :], too_early[:, None]))
+    logits = tf.where(forbidden, NEG_INF, logits)
     logits = tf.cond(repetition_penalty > 1.0,
                      lambda: _penalize_repeats(logits, step, history, repetition_penalty),
                      lambda: logits)
