@@ -46,8 +46,10 @@ class Tokenizer:
         return ids[-max_len:] if ids else [self.unk_id]
 
     def decode(self, ids: Iterable[int]) -> str:
+        """Whitespace collapsed as in `normalize`: a sampled bare "\u2581" before a "\u2581word" piece
+        would otherwise show two spaces, and the text would not re-encode to the same pieces."""
         keep = [int(i) for i in ids if int(i) > self.sep_id]
-        return self.sp.decode(keep)
+        return " ".join(self.sp.decode(keep).split())
 
     def pieces(self, ids: Iterable[int]) -> list[str]:
         return [self.sp.id_to_piece(int(i)) for i in ids]
