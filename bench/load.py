@@ -1,10 +1,11 @@
 """Serving under load: real gunicorn, N concurrent chat clients, batching on and then off.
 
     python -m bench.load --json                       # models/default (or models/tiny)
-    python -m bench.load --model /path/to/bundle --clients 32 --messages 320 --json
+    python -m bench.load --model /path/to/bundle --clients 32 --messages 640 --json
 
 For each setting it starts gunicorn (gunicorn.conf.py: 2 workers, gthread) on a free loopback
-port over a fresh SQLite file, with the rate limit raised out of the way. Each client is one
+port over a fresh SQLite file, with the rate limit raised out of the way and no worker recycling
+(a model reload mid-run would measure start-up, not serving). Each client is one
 visitor: its own connection and cookie, the CSRF token from /api/csrf, its own conversation; it
 posts messages with the options the page sends by default (sampling, explanation included) until
 the shared budget of --messages is spent or --time-limit passes. Then gunicorn is stopped and the
@@ -68,7 +69,9 @@ class Server:
                "LEMBRA_BATCH_WINDOW_MS": str(args.window_ms if batching else 0),
                "GUNICORN_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(args.workers),
                "GUNICORN_THREADS": str(args.threads), "GUNICORN_LOG_LEVEL": "warning",
-               "TF_CPP_MIN_LOG_LEVEL": "2"}
+               "TF_CPP_MIN_LOG_LEVEL": "2",
+               # no worker recycling mid-run (max_requests): a reload is not serving speed
+               "GUNICORN_CMD_ARGS": "--max-requests 0"}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile",
@@ -226,7 +229,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model", help="bundle directory (default: LEMBRA_MODEL_DIR, models/default, "
                                    "then models/tiny)")
     p.add_argument("--clients", type=int, default=32)
-    p.add_argument("--messages", type=int, default=320, help="messages in all, per setting")
+    p.add_argument("--messages", type=int, default=640, help="messages in all, per setting")
     p.add_argument("--time-limit", type=float, default=120.0, help="seconds per setting at most")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=16, help="gunicorn threads per worker")
