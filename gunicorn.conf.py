@@ -81,7 +81,8 @@ def on_starting(server):
     from chatbot.config import AppConfig, ConfigError
     from chatbot.db import upgrade
 
-    share = str(tensorflow_threads(server.cfg.workers, len(os.sched_getaffinity(0))))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    share = str(tensorflow_threads(server.cfg.workers, cores or 1))
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", share)  # set either yourself to override
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", share)
 
