@@ -62,7 +62,7 @@ def post_worker_init(worker):
 
 def tensorflow_threads(workers: int, cores: int) -> int:
     """Each worker's share of the cores. TensorFlow sizes its intra-op and inter-op pools to every
-    core in each process, so two workers on two cores ran eight busy threads (plus the request
+    core in each process, so two workers on two cores ran eight pool threads (plus the request
     threads), which preempt each other in the middle of the decoder's small matrix multiplies.
     One pool thread each gave 14-19% more replies/s in three paired bench.load runs, batching
     on and off alike."""
