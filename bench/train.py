@@ -2,8 +2,11 @@
 
     python -m bench.train --json
 
-Same model size, same pairs, same process. Throughput counts real target tokens (not padding)
-per second, since that is the work that teaches the model anything. Three variants:
+Same model, same pairs, same process. The model is the one `python -m train.train` trains by
+default (ModelConfig's defaults: 8000-piece vocabulary, dropout on), and the pairs a seeded random
+sample of the training split, so the lengths are the corpus's, not one stretch of it. Throughput
+counts real target tokens (not padding) per second, since that is the work that teaches the model
+anything. Three variants:
 
 - padded: `batch_size` pairs a step, padded to max_src_len x max_tgt_len;
 - bucketed (what `train.train` uses): length-sorted pools cut into batches that each cost at
@@ -29,6 +32,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from chatbot.config import ModelConfig
 from chatbot.model import build_model
@@ -44,12 +48,14 @@ VARIANTS = {  # name -> tf_dataset options
 }
 
 
-def load_sample(n_pairs: int, config: ModelConfig):
+def load_sample(n_pairs: int, config: ModelConfig, seed: int = 0):
     from train.corpora import load_corpus
     from train.pairs import make_pairs, split_conversations
 
     train = split_conversations(load_corpus("chitchat", None))["train"]
-    pairs = make_pairs(train, config.context_turns)[:n_pairs]
+    pairs = make_pairs(train, config.context_turns)
+    keep = np.random.default_rng(seed).choice(len(pairs), min(n_pairs, len(pairs)), replace=False)
+    pairs = [pairs[i] for i in sorted(keep)]
     texts = [t.text for c in train[:2000] for t in c.turns]
     tok = Tokenizer.train(texts, Path(tempfile.mkdtemp()) / "tok.model", config.vocab_size)
     return encode_pairs(pairs, tok, config), tok.vocab_size
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    config = ModelConfig(vocab_size=4000, dropout=0.0)
+    config = ModelConfig()
     data, vocab = load_sample(args.pairs, config)
     config = dataclasses.replace(config, vocab_size=vocab)
     speeds = measure(data, config, args.batch_size, args.rounds)
