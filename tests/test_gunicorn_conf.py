@@ -16,10 +16,10 @@ def settings(monkeypatch, **env) -> dict:
     return runpy.run_path(str(CONF))
 
 
-def test_a_worker_holds_twice_as_many_connections_as_threads(monkeypatch):
+def test_a_busy_worker_stops_accepting_connections(monkeypatch):
     conf = settings(monkeypatch, GUNICORN_THREADS="7")
     assert conf["worker_class"] == "gthread"
-    assert conf["threads"] == 7 and conf["worker_connections"] == 14  # 7 of them kept alive
+    assert conf["threads"] == 7 and conf["worker_connections"] == 8  # one kept alive when idle
     assert settings(monkeypatch, GUNICORN_WORKER_CONNECTIONS="50")["worker_connections"] == 50
 
 
