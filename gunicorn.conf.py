@@ -24,9 +24,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # threads + 1 forces an even spread: a worker with every thread busy stops accepting, and it keeps
 # worker_connections - threads = 1 idle connection alive, so it closes most connections after
 # their response and the client's next request goes to whichever worker has room. A reconnect on
-# a LAN or from a proxy costs far less than a reply. bench.load, two runs with threads + 1 against
-# four with 2 x threads (the old setting) on one machine: batching on 100 and 106 replies/s (p99
-# 606, 466 ms) against 68-95 (p99 558-766 ms); batching off p99 659 and 863 ms against 1071-1405.
+# a LAN or from a proxy costs far less than a reply. bench.load on one machine, three runs with
+# threads + 1 against five with 2 x threads (the old setting): batching on 88-106 replies/s (mean
+# 98) against 68-95 (mean 83); batching off p99 659-863 ms against 993-1405 ms.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(threads + 1)))
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
