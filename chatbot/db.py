@@ -32,7 +32,6 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
-    func,
     select,
     text,
 )
@@ -255,11 +254,6 @@ def ping() -> bool:
     except Exception:  # any driver error means "not reachable"
         current_app.logger.exception("database ping failed")
         return False
-
-
-def message_count(session: Session, conversation_id: int) -> int:
-    return session.scalar(
-        select(func.count(Message.id)).where(Message.conversation_id == conversation_id)) or 0
 
 
 AGE = re.compile(r"(\d+)\s*([hdw])")

@@ -20,7 +20,6 @@ from chatbot.db import (
     Feedback,
     Message,
     get_session,
-    message_count,
     utcnow,
 )
 from chatbot.web import schema
@@ -158,9 +157,10 @@ def post_message(conversation_id: int) -> tuple[Response, int]:
     text = schema.message_text(data.get("text"))
     options, explain = _options_and_explain(data)
     session = get_session()
-    if message_count(session, conversation.id) >= current_app.config["MAX_TURNS"]:
+    turns = _turns(conversation.id)  # every stored message: their number is the turn count too
+    if len(turns) >= current_app.config["MAX_TURNS"]:
         raise schema.Invalid("this conversation is full; start a new one")
-    history = history_turns([*_turns(conversation.id), ("user", text)])
+    history = history_turns([*turns, ("user", text)])
 
     user = Message(conversation_id=conversation.id, role="user", text=text)
     if not conversation.title:
