@@ -7,7 +7,9 @@ classes leaves many part-filled batches on small corpora. Instead, as in torchte
 BucketIterator and fairseq's `--max-tokens`, `plan_batches` sorts pools of shuffled pairs by
 (context length class, reply length) and cuts each pool into batches of equal compute: short
 pairs travel in larger batches, so every step costs about what one full-length batch of
-`batch_size` pairs would. The batches then feed a tf.data pipeline (shuffled per epoch,
+`batch_size` pairs would. Reply lengths rise in one context class and fall in the next, so the
+batch that straddles two classes holds the long replies of both (or the short ones), not the
+longest of one and the shortest of the other. The batches then feed a tf.data pipeline (shuffled per epoch,
 prefetched) under TensorFlow, or a numpy `PyDataset` under other backends (JAX on a GPU machine
 has no TensorFlow), padded there to a few fixed edges, since each new shape is an XLA compile.
 """
@@ -106,7 +108,9 @@ def plan_batches(data: Encoded, config: ModelConfig, batch_size: int, rng: np.ra
     batches: list[np.ndarray] = []
     for start in range(0, len(order), pool_size):
         pool = order[start:start + pool_size]
-        pool = pool[np.lexsort((tgt_len[pool], (src_len[pool] - 1) // SOURCE_CLASS))]
+        source_class = (src_len[pool] - 1) // SOURCE_CLASS
+        reply_key = np.where(source_class % 2, -tgt_len[pool], tgt_len[pool])
+        pool = pool[np.lexsort((reply_key, source_class))]
         if not equal_cost:
             batches += [pool[i:i + batch_size] for i in range(0, len(pool), batch_size)]
             continue

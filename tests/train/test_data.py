@@ -6,6 +6,7 @@ from chatbot.config import ModelConfig
 from chatbot.tokenizer import Tokenizer
 from train.data import (
     MAX_GROWTH,
+    SOURCE_CLASS,
     BucketedBatches,
     Encoded,
     pad_batch,
@@ -55,6 +56,17 @@ def test_plan_uses_every_pair_once_within_one_full_batch_of_cost():
     # grouping by length halves the padded work, while the plan stays shuffled
     full = len(data) * (w_src * CFG.max_src_len + w_tgt * CFG.max_tgt_len)
     assert sum(padded_cost(data, b) for b in plan) < 0.6 * full
+
+
+def test_pairs_either_side_of_a_context_class_boundary_have_similar_replies():
+    # reply lengths rise in one class and fall in the next: sorted the same way in both, the
+    # batch across the boundary would hold the longest replies of one and the shortest of the other
+    data = fake_data(1500)  # one pool
+    order = np.concatenate(plan_batches(data, CFG, 16, np.random.default_rng(0), shuffle=False))
+    src_len, tgt_len = data.lengths()
+    boundaries = np.flatnonzero(np.diff((src_len[order] - 1) // SOURCE_CLASS))
+    assert len(boundaries) == 3
+    assert all(abs(tgt_len[order[i]] - tgt_len[order[i + 1]]) <= 2 for i in boundaries)
 
 
 def test_plan_is_reproducible_and_reshuffled_each_epoch():
