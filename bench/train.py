@@ -4,7 +4,10 @@
 
 Same model, same pairs, same process. The model is the one `python -m train.train` trains by
 default (ModelConfig's defaults: 8000-piece vocabulary, dropout on), and the pairs a seeded random
-sample of the training split, so the lengths are the corpus's, not one stretch of it. Throughput
+sample of the training split, so the lengths are the corpus's, not one stretch of it. The sample
+is one pool (`POOL_BATCHES x batch_size` pairs, 6400), the set `train.train` sorts and cuts at a
+time: a smaller sample would leave the pool part-empty and its batches further apart in length
+than training's. Throughput
 counts real target tokens (not padding) per second, since that is the work that teaches the model
 anything. Three variants:
 
@@ -38,7 +41,7 @@ from chatbot.config import ModelConfig
 from chatbot.model import build_model
 from chatbot.tokenizer import Tokenizer
 from train.config import TrainConfig
-from train.data import encode_pairs, tf_dataset
+from train.data import POOL_BATCHES, encode_pairs, tf_dataset
 from train.train import compile_model
 
 VARIANTS = {  # name -> tf_dataset options
@@ -81,13 +84,13 @@ def measure(data, config: ModelConfig, batch_size: int, rounds: int) -> dict[str
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=int, default=3000)
+    p.add_argument("--pairs", type=int, help="pairs sampled (default: one pool of batches)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     config = ModelConfig()
-    data, vocab = load_sample(args.pairs, config)
+    data, vocab = load_sample(args.pairs or POOL_BATCHES * args.batch_size, config)
     config = dataclasses.replace(config, vocab_size=vocab)
     speeds = measure(data, config, args.batch_size, args.rounds)
     median = {name: statistics.median(values) for name, values in speeds.items()}
