@@ -7,9 +7,8 @@ default (ModelConfig's defaults: 8000-piece vocabulary, dropout on), and the pai
 sample of the training split, so the lengths are the corpus's, not one stretch of it. The sample
 is one pool (`POOL_BATCHES x batch_size` pairs, 6400), the set `train.train` sorts and cuts at a
 time: a smaller sample would leave the pool part-empty and its batches further apart in length
-than training's. Throughput
-counts real target tokens (not padding) per second, since that is the work that teaches the model
-anything. Three variants:
+than training's. Throughput counts real target tokens (not padding) per second, since that is the
+work that teaches the model anything. Three variants:
 
 - padded: `batch_size` pairs a step, padded to max_src_len x max_tgt_len;
 - bucketed (what `train.train` uses): length-sorted pools cut into batches that each cost at
@@ -17,10 +16,12 @@ anything. Three variants:
 - bucketed_fixed_batch: the same sorting with exactly `batch_size` pairs a step, to show how
   much of the gain is less padding and how much is larger batches of short pairs.
 
-Each variant gets its own model, traced by a few warm-up steps; then the timed epochs run in
-rounds, one epoch of each variant per round, and each variant reports its median round. Shared
-CPUs drift by tens of percent over minutes, so interleaving, not one long run each, keeps the
-comparison fair.
+Each variant gets its own model, traced by a few warm-up steps. Then, each round, every variant's
+epoch of batches is made (the input work overlaps the steps in training, through prefetch) and
+fitted in slices, a slice of each variant in turn, so the clock counts only train steps and a
+slow spell of the shared CPU (they come every few minutes and last about as long as an epoch)
+falls on all variants alike instead of on whichever epoch was running. Each variant reports its
+median round.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from chatbot.config import ModelConfig
 from chatbot.model import build_model
@@ -49,6 +51,7 @@ VARIANTS = {  # name -> tf_dataset options
     "bucketed": {"bucketing": True},
     "bucketed_fixed_batch": {"bucketing": True, "equal_cost": False},
 }
+SLICES = 10  # each epoch is timed in this many parts, one part of each variant in turn
 
 
 def load_sample(n_pairs: int, config: ModelConfig, seed: int = 0):
@@ -65,7 +68,7 @@ def load_sample(n_pairs: int, config: ModelConfig, seed: int = 0):
 
 
 def measure(data, config: ModelConfig, batch_size: int, rounds: int) -> dict[str, list[float]]:
-    """Tokens/s of each variant, one timed epoch per round."""
+    """Tokens/s of each variant, one epoch per round, timed in interleaved slices."""
     runs = {}
     for name, options in VARIANTS.items():
         keras.utils.set_random_seed(0)
@@ -75,10 +78,19 @@ def measure(data, config: ModelConfig, batch_size: int, rounds: int) -> dict[str
         runs[name] = (model, ds)
     speeds: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for _ in range(rounds):
-        for name, (model, ds) in runs.items():
-            start = time.perf_counter()
-            model.fit(ds, epochs=1, verbose=0)
-            speeds[name].append(data.n_tokens() / (time.perf_counter() - start))
+        epochs = {name: list(ds) for name, (_, ds) in runs.items()}
+        elapsed = dict.fromkeys(VARIANTS, 0.0)
+        for k in range(SLICES):
+            for name, (model, ds) in runs.items():
+                batches = epochs[name]
+                part = batches[k * len(batches) // SLICES:(k + 1) * len(batches) // SLICES]
+                feed = tf.data.Dataset.from_generator(lambda part=part: iter(part),
+                                                      output_signature=ds.element_spec)
+                start = time.perf_counter()
+                model.fit(feed, epochs=1, verbose=0)
+                elapsed[name] += time.perf_counter() - start
+        for name in VARIANTS:
+            speeds[name].append(data.n_tokens() / elapsed[name])
     return speeds
 
 
