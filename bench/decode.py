@@ -42,10 +42,11 @@ class NaiveStep(keras.Model):
 
     def call(self, inputs):
         token, h, c, values, keys, mask = inputs
-        from chatbot.model import Memory
+        from chatbot.model import LSTMState, Memory
 
-        logits, h, c, _, _ = self.seq2seq.decode_step(token, h, c, Memory(values, keys, mask))
-        return logits, h, c
+        logits, state, _, _ = self.seq2seq.decode_step(token, LSTMState(h, c),
+                                                       Memory(values, keys, mask))
+        return logits, state.h, state.c
 
 
 class NaiveEncoder(keras.Model):

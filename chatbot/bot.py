@@ -1,10 +1,14 @@
 """The bot: a model bundle plus the compiled decoder, answering `reply(history, options)`.
 
-Flask, the CLI and the benchmarks all talk to the model through this class only.
+Flask, the CLI and the benchmarks all talk to the model through this class only. A reply is never
+shown cut mid-sentence: one that reached `max_len` without ending is trimmed back to its last
+sentence end, or else to its last whole word.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +17,9 @@ import numpy as np
 
 from chatbot.bundle import Bundle, load_bundle
 from chatbot.decoding import CompiledDecoder, DecodeOptions
+from chatbot.rerank import RerankWeights, source_array, teacher_arrays
+
+SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
 
 
 @dataclass
@@ -23,6 +30,16 @@ class Reply:
     model_version: str
     options: dict
     explanation: dict | None = field(default=None)
+    finished: bool = True  # ended with the end-of-reply token, not at max_len
+
+
+@dataclass
+class Candidate:
+    """One decoded row: its ids up to (not including) eos, whether it ended, and its trimmed length."""
+
+    ids: list[int]
+    finished: bool
+    keep: int
 
 
 class Bot:
@@ -32,6 +49,9 @@ class Bot:
         self.config = bundle.config
         self.version = bundle.version
         self.decoder = CompiledDecoder(bundle.model, blank_id=self.tokenizer.blank_id)
+        self.backward = (CompiledDecoder(bundle.backward, blank_id=self.tokenizer.blank_id)
+                         if bundle.backward is not None else None)
+        self.weights = bundle.rerank or RerankWeights()
 
     @classmethod
     def load(cls, path: str | Path) -> "Bot":
@@ -42,34 +62,48 @@ class Bot:
         cfg = self.config
         ids = [self.tokenizer.encode_context(h, cfg.context_turns, cfg.max_src_len)
                for h in histories]
-        source = np.zeros((len(ids), max(len(x) for x in ids)), np.int32)
-        for row, x in zip(source, ids):
-            row[: len(x)] = x
-        return source, ids
+        return source_array(ids), ids
 
     def reply(self, history: list[str], options: DecodeOptions | None = None,
-              explain: bool = False) -> Reply:
-        return self.reply_batch([history], options, explain)[0]
+              explain: bool = False, avoid: list[str] | None = None) -> Reply:
+        return self.reply_batch([history], options, explain, [avoid or []])[0]
 
     def reply_batch(self, histories: list[list[str]], options: DecodeOptions | None = None,
-                    explain: bool = False) -> list[Reply]:
-        """One decoder call for all histories: the way concurrent requests share the CPU."""
+                    explain: bool = False, avoid: list[list[str]] | None = None) -> list[Reply]:
+        """One decoder call for all histories: the way concurrent requests share the CPU.
+
+        `avoid[b]` lists replies already given to history b ("regenerate"): the new reply may not
+        start with any of their first pieces, so it differs in every mode.
+        """
         if not histories:
             return []
         options = options or DecodeOptions()
+        avoid = avoid or [[] for _ in histories]
         start = time.perf_counter()
         source, ids = self.encode_histories(histories)
-        out = self.decoder.run(source, options)
+        banned = self._first_pieces(avoid)
+        if options.mode == "rerank":
+            n = options.candidates
+            sampling = dataclasses.replace(options, mode="sample")
+            out = self.decoder.run(np.repeat(source, n, 0), sampling, np.repeat(banned, n, 0))
+            candidates = [self._candidate(row) for row in out["tokens"]]
+            rows = self._rerank(histories, source, candidates, n)
+        else:
+            out = self.decoder.run(source, options, banned)
+            candidates = [self._candidate(row) for row in out["tokens"]]
+            rows = list(range(len(histories)))
         latency = (time.perf_counter() - start) * 1000.0
         replies = []
-        for b, src_ids in enumerate(ids):
-            tokens = _until_eos(out["tokens"][b], self.tokenizer.eos_id)
-            pieces = self.tokenizer.pieces(tokens)
+        for src_ids, row in zip(ids, rows):
+            cand = candidates[row]
+            kept = cand.ids[: cand.keep]
+            pieces = self.tokenizer.pieces(kept)
             explanation = None
             if explain:
-                explanation = self._explain(src_ids, pieces, out["attention"][b], out["gates"][b])
-            replies.append(Reply(self.tokenizer.decode(tokens), pieces, latency, self.version,
-                                 options.to_dict(), explanation))
+                explanation = self._explain(src_ids, pieces, out["attention"][row],
+                                            out["gates"][row])
+            replies.append(Reply(self.tokenizer.decode(kept), pieces, latency, self.version,
+                                 options.to_dict(), explanation, cand.finished))
         return replies
 
     def explain(self, history: list[str], reply_text: str) -> dict:
@@ -80,6 +114,70 @@ class Bot:
         out = self.decoder.force(source, np.asarray([target], np.int32))
         return self._explain(ids[0], self.tokenizer.pieces(target), out["attention"].numpy()[0],
                              out["gates"].numpy()[0])
+
+    def score(self, histories: list[list[str]], replies: list[str]) -> dict[str, np.ndarray]:
+        """Each reply's forward and backward log-likelihood, its length in pieces and its rerank
+        score: what the rerank mode ranks candidates by, for evaluation."""
+        source, _ = self.encode_histories(histories)
+        cap = self.config.max_tgt_len - 1
+        cands = []
+        for text in replies:
+            ids = self.tokenizer.encode(text)
+            cands.append(Candidate(ids[:cap], len(ids) <= cap, min(len(ids), cap)))
+        forward, backward = self._likelihoods(histories, source, cands)
+        lengths = np.array([c.keep for c in cands])
+        return {"forward": forward, "backward": backward, "length": lengths,
+                "rerank": self.weights.combine(forward, backward, lengths)}
+
+    # -- candidates ---------------------------------------------------------------------------
+
+    def _candidate(self, tokens: np.ndarray) -> Candidate:
+        ids, finished = [], False
+        for t in tokens.tolist():
+            if t == self.tokenizer.eos_id:
+                finished = True
+                break
+            ids.append(t)
+        keep = len(ids) if finished else trimmed_length(self.tokenizer.pieces(ids))
+        return Candidate(ids, finished, keep)
+
+    def _first_pieces(self, avoid: list[list[str]]) -> np.ndarray:
+        """(B, K) pieces that would begin a reply the way one to avoid begins, padded with 0 (pad,
+        never generated)."""
+        firsts = [sorted({i for text in texts for i in self.tokenizer.starting_pieces(text)})
+                  for texts in avoid]
+        out = np.zeros((len(avoid), max(1, *(len(f) for f in firsts))), np.int32)
+        for row, f in zip(out, firsts):
+            row[: len(f)] = f
+        return out
+
+    def _likelihoods(self, histories, source, cands: list[Candidate]):
+        """Forward log p(reply | context) and backward log p(last message | reply) per candidate
+        (backward None without a backward model); `source` has one row per candidate."""
+        kept = [c.ids[: c.keep] for c in cands]
+        t_in, t_out = teacher_arrays(kept, [c.finished for c in cands])
+        forward = self.decoder.score(source, t_in, t_out).numpy()
+        if self.backward is None:
+            return forward, None
+        cap = self.config.max_tgt_len - 1
+        messages = []
+        for history in histories:
+            ids = self.tokenizer.encode(history[-1]) if history else []
+            messages.append((ids[:cap], len(ids) <= cap))
+        m_in, m_out = teacher_arrays([m[0] or [self.tokenizer.unk_id] for m in messages],
+                                     [m[1] for m in messages])
+        backward = self.backward.score(source_array(kept), m_in, m_out).numpy()
+        return forward, backward
+
+    def _rerank(self, histories, source, candidates: list[Candidate], n: int) -> list[int]:
+        """The row of the best of each history's n candidates: finished ones first (a trimmed
+        reply is a fallback), then by the MMI score."""
+        repeated = [h for h in histories for _ in range(n)]
+        forward, backward = self._likelihoods(repeated, np.repeat(source, n, 0), candidates)
+        lengths = np.array([c.keep for c in candidates])
+        score = self.weights.combine(forward, backward, lengths)
+        score = score + np.where([c.finished and c.keep > 0 for c in candidates], 0.0, -1e6)
+        return [b * n + int(np.argmax(score[b * n:(b + 1) * n])) for b in range(len(histories))]
 
     def _explain(self, src_ids, pieces, attention, gates) -> dict:
         n = len(pieces)
@@ -92,15 +190,16 @@ class Bot:
         }
 
 
+def trimmed_length(pieces: list[str]) -> int:
+    """How many pieces of a reply cut at max_len to show: through its last sentence end, else
+    up to its last word (which the cut may have split), else all of it."""
+    for i in range(len(pieces) - 1, -1, -1):
+        if SENTENCE_END.search(pieces[i]):
+            return i + 1
+    starts = [i for i, p in enumerate(pieces) if p.startswith("\u2581")]
+    return starts[-1] if starts and starts[-1] > 0 else len(pieces)
+
+
 def _rounded(values: np.ndarray) -> list:
     """float64 before rounding, so JSON gets 0.8551 rather than 0.8550999760627747."""
     return np.round(np.asarray(values, np.float64), 4).tolist()
-
-
-def _until_eos(tokens: np.ndarray, eos_id: int) -> list[int]:
-    out = []
-    for t in tokens.tolist():
-        if t == eos_id:
-            break
-        out.append(t)
-    return out

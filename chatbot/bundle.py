@@ -6,6 +6,8 @@
     manifest.json      which data, which split (written by train/)
     metrics.json       evaluation figures (written by train/)
     history.csv        per-epoch losses; curves.png their plot
+    backward.keras     optional: the backward model p(message | reply) that reranks replies
+    rerank.json        optional: the rerank weights chosen on the validation split
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatbot.config import ConfigError, ModelConfig
+from chatbot.rerank import RerankWeights
 from chatbot.tokenizer import Tokenizer
 
 MODEL_FILE = "model.keras"
 TOKENIZER_FILE = "tokenizer.model"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
+BACKWARD_FILE = "backward.keras"
+RERANK_FILE = "rerank.json"
 
 
 class BundleError(ValueError):
@@ -35,15 +40,20 @@ class Bundle:
     tokenizer: Tokenizer
     model: object  # chatbot.model.Seq2Seq
     version: str
+    backward: object | None = None  # chatbot.model.Seq2Seq over reversed pairs, same tokenizer
+    rerank: RerankWeights | None = None
 
 
 def bundle_version(path: str | Path) -> str:
-    """Directory name plus a short hash of the weights file: changes whenever the model does."""
+    """Directory name plus a short hash of the files that decide replies: changes whenever the
+    model, its backward model or the rerank weights do."""
     path = Path(path)
     digest = hashlib.sha1()
-    with open(path / MODEL_FILE, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    for name in (MODEL_FILE, BACKWARD_FILE, RERANK_FILE):
+        if name == MODEL_FILE or (path / name).is_file():
+            with open(path / name, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
     return f"{path.resolve().name}-{digest.hexdigest()[:8]}"
 
 
@@ -58,8 +68,6 @@ def check_bundle(path: str | Path) -> Path:
 
 
 def load_bundle(path: str | Path) -> Bundle:
-    import keras
-
     import chatbot.model  # noqa: F401  (registers the custom layers)
 
     path = check_bundle(path)
@@ -71,11 +79,24 @@ def load_bundle(path: str | Path) -> Bundle:
         tokenizer = Tokenizer(path / TOKENIZER_FILE)
     except (OSError, RuntimeError, AssertionError) as exc:
         raise BundleError(f"{path / TOKENIZER_FILE}: cannot load tokenizer ({exc})") from exc
+    model = _load_model(path / MODEL_FILE)
+    backward = _load_model(path / BACKWARD_FILE) if (path / BACKWARD_FILE).is_file() else None
+    rerank = None
+    if (path / RERANK_FILE).is_file():
+        try:
+            rerank = RerankWeights.load(path / RERANK_FILE)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BundleError(f"{path / RERANK_FILE}: {exc}") from exc
+    return Bundle(path, config, tokenizer, model, bundle_version(path), backward, rerank)
+
+
+def _load_model(file: Path):
+    import keras
+
     try:
-        model = keras.models.load_model(path / MODEL_FILE, compile=False)
+        return keras.models.load_model(file, compile=False)
     except Exception as exc:  # keras raises many types for a corrupt archive
-        raise BundleError(f"{path / MODEL_FILE}: cannot load model ({type(exc).__name__})") from exc
-    return Bundle(path, config, tokenizer, model, bundle_version(path))
+        raise BundleError(f"{file}: cannot load model ({type(exc).__name__})") from exc
 
 
 def read_metrics(path: str | Path) -> dict:

@@ -8,7 +8,11 @@ request; each loop iteration is one call of the explicit LSTM step.
   filtering (Holtzman et al., 2019) and a stateless seed for reproducible samples;
 - beam search ranks hypotheses by the GNMT length penalty lp(Y) = ((5 + |Y|) / 6) ** alpha
   (Wu et al., 2016);
-- both block repeated n-grams, the standard remedy for seq2seq loops ("i'm good i'm good ...").
+- both block repeated n-grams, the standard remedy for seq2seq loops ("i'm good i'm good ...");
+- rerank samples several candidates in one batched call; `chatbot.bot` then picks the one that
+  best accounts for the message (Li et al., 2016, see `chatbot.rerank`);
+- every search can be told which first pieces it may not use, so "regenerate" always gives a
+  different reply, even where greedy and beam search are deterministic.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from chatbot.config import ConfigError, replace_checked
-from chatbot.model import Memory
+from chatbot.model import LSTMState, Memory
 from chatbot.tokenizer import Tokenizer
 
 NEG_INF = -1e9
-MODES = ("greedy", "beam", "sample")
+MODES = ("rerank", "sample", "greedy", "beam")
 CANDIDATES = 64  # sampling looks at most at this many likeliest tokens
 
 
@@ -32,12 +37,13 @@ CANDIDATES = 64  # sampling looks at most at this many likeliest tokens
 class DecodeOptions:
     """How to pick reply tokens; the defaults are what the web app uses."""
 
-    mode: str = "sample"
+    mode: str = "rerank"
+    candidates: int = 8  # rerank: replies sampled, of which the best is shown
     beam_width: int = 4
     length_penalty: float = 0.6
     no_repeat_ngram: int = 3
     min_len: int = 2
-    max_len: int = 24
+    max_len: int = 40
     temperature: float = 0.7
     top_k: int = 0
     top_p: float = 0.9
@@ -47,6 +53,7 @@ class DecodeOptions:
     def validate(self) -> None:
         checks = [
             (self.mode in MODES, f"mode must be one of {', '.join(MODES)}"),
+            (1 <= self.candidates <= 16, "candidates must be between 1 and 16"),
             (1 <= self.beam_width <= 8, "beam_width must be between 1 and 8"),
             (0.0 <= self.length_penalty <= 2.0, "length_penalty must be between 0 and 2"),
             (0 <= self.no_repeat_ngram <= 6, "no_repeat_ngram must be between 0 and 6"),
@@ -92,12 +99,14 @@ def _int_value(value: Any, name: str) -> int:
 # -- shared pieces of the loops ---------------------------------------------------------------
 
 
-def _mask_logits(logits, step, min_len, history, no_repeat_ngram, repetition_penalty, blank_id):
-    """Forbid special tokens, an early end of reply (before min_len, or before any token that is
-    more than a bare word boundary, so no reply reads as empty), and repeating any n-gram already
-    generated; make any token already used less likely (Keskar et al., 2019: divide by the
-    penalty)."""
+def _mask_logits(logits, step, min_len, history, no_repeat_ngram, repetition_penalty, blank_id,
+                 banned_first):
+    """Forbid special tokens, the first pieces in `banned_first` (B, K) at step 0, an early end of
+    reply (before min_len, or before any token that is more than a bare word boundary, so no reply
+    reads as empty), and repeating any n-gram already generated; make any token already used less
+    likely (Keskar et al., 2019: divide by the penalty)."""
     vocab = tf.shape(logits)[1]
+    logits = tf.cond(step == 0, lambda: _ban(logits, banned_first), lambda: logits)
     banned = tf.constant([Tokenizer.pad_id, Tokenizer.unk_id, Tokenizer.bos_id, Tokenizer.sep_id])
     special = tf.reduce_sum(tf.one_hot(banned, vocab), 0) > 0  # (V,)
     written = tf.range(tf.shape(history)[1])[None, :] < step
@@ -110,6 +119,12 @@ def _mask_logits(logits, step, min_len, history, no_repeat_ngram, repetition_pen
                      lambda: _penalize_repeats(logits, step, history, repetition_penalty),
                      lambda: logits)
     return _block_ngrams(logits, step, history, no_repeat_ngram)
+
+
+def _ban(logits, banned):
+    """banned (B, K) ids, padded with pad_id (always forbidden anyway) -> those logits at -inf."""
+    hit = tf.reduce_any(tf.one_hot(banned, tf.shape(logits)[1]) > 0, axis=1)  # (B, V)
+    return tf.where(hit, NEG_INF, logits)
 
 
 def _penalize_repeats(logits, step, history, penalty):
@@ -170,71 +185,65 @@ def _gate_means(gates):
 
 
 class CompiledDecoder:
-    """Greedy, sampling and beam search over one model, traced once each."""
+    """Greedy, sampling and beam search over one model, traced once each, plus teacher-forced
+    replay (`force`, for explanations) and scoring (`score`, for reranking)."""
 
     def __init__(self, model, blank_id: int = Tokenizer.unk_id):
         self.model = model
         self.blank_id = blank_id  # the tokenizer's bare "\u2581" piece, see _mask_logits
+        ids = tf.TensorSpec([None, None], tf.int32)
+        scalar_i, scalar_f = tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)
         self.sample = tf.function(self._sample, reduce_retracing=False, input_signature=[
-            tf.TensorSpec([None, None], tf.int32, name="source"),
-            tf.TensorSpec([], tf.int32, name="max_len"),
-            tf.TensorSpec([], tf.int32, name="min_len"),
-            tf.TensorSpec([], tf.float32, name="temperature"),
-            tf.TensorSpec([], tf.int32, name="top_k"),
-            tf.TensorSpec([], tf.float32, name="top_p"),
-            tf.TensorSpec([], tf.int32, name="no_repeat_ngram"),
-            tf.TensorSpec([], tf.float32, name="repetition_penalty"),
-            tf.TensorSpec([2], tf.int32, name="seed"),
-        ])
+            ids, scalar_i, scalar_i, scalar_f, scalar_i, scalar_f, scalar_i, scalar_f,
+            tf.TensorSpec([2], tf.int32), ids])
         self.beam = tf.function(self._beam, input_signature=[
-            tf.TensorSpec([None, None], tf.int32, name="source"),
-            tf.TensorSpec([], tf.int32, name="beam_width"),
-            tf.TensorSpec([], tf.int32, name="max_len"),
-            tf.TensorSpec([], tf.int32, name="min_len"),
-            tf.TensorSpec([], tf.float32, name="alpha"),
-            tf.TensorSpec([], tf.int32, name="no_repeat_ngram"),
-            tf.TensorSpec([], tf.float32, name="repetition_penalty"),
-        ])
+            ids, scalar_i, scalar_i, scalar_i, scalar_f, scalar_i, scalar_f, ids])
+        self.force = tf.function(self._force, input_signature=[ids, ids])
+        self.score = tf.function(self._score, input_signature=[ids, ids, ids])
 
-        self.force = tf.function(self._force, input_signature=[
-            tf.TensorSpec([None, None], tf.int32, name="source"),
-            tf.TensorSpec([None, None], tf.int32, name="target"),
-        ])
-
-    def run(self, source, options: DecodeOptions):
-        """source (B, S) int32 -> dict of numpy arrays: tokens (B, L), attention (B, L, S), gates (B, L, 3)."""
+    def run(self, source, options: DecodeOptions, banned_first=None):
+        """source (B, S) int32 -> dict of numpy arrays: tokens (B, L), attention (B, L, S), gates
+        (B, L, 3). `banned_first` (B, K): first pieces each row may not start with. Rerank mode
+        runs the sampler here; the caller repeats each source once per candidate."""
         source = tf.convert_to_tensor(source, tf.int32)
+        if banned_first is None:
+            banned_first = np.zeros((source.shape[0], 1), np.int32)
+        banned_first = tf.convert_to_tensor(banned_first, tf.int32)
         if options.mode == "beam":
             out = self.beam(source, options.beam_width, options.max_len, options.min_len,
                             options.length_penalty, options.no_repeat_ngram,
-                            options.repetition_penalty)
+                            options.repetition_penalty, banned_first)
         else:
             temperature = 0.0 if options.mode == "greedy" else options.temperature
             seed = options.seed if options.seed is not None else int(tf.random.uniform(
                 [], 0, 2**31 - 1, tf.int32))
             out = self.sample(source, options.max_len, options.min_len, temperature,
                               options.top_k, options.top_p, options.no_repeat_ngram,
-                              options.repetition_penalty, [seed, 0])
+                              options.repetition_penalty, [seed, 0], banned_first)
         return {key: value.numpy() for key, value in out.items()}
 
     def trace_count(self) -> int:
         """How many graphs were traced (stays at one per strategy once warm)."""
-        return (self.sample.experimental_get_tracing_count()
-                + self.beam.experimental_get_tracing_count()
-                + self.force.experimental_get_tracing_count())
+        return sum(f.experimental_get_tracing_count()
+                   for f in (self.sample, self.beam, self.force, self.score))
+
+    def _start(self, source):
+        """Encode once; every search starts from bos with the encoder's final state."""
+        memory, state = self.model.encode(source)
+        token = tf.fill([tf.shape(source)[0]], Tokenizer.bos_id)
+        return memory, state, token
 
     # -- greedy and sampling ----------------------------------------------------------------
 
     def _sample(self, source, max_len, min_len, temperature, top_k, top_p, no_repeat_ngram,
-                repetition_penalty, seed):
+                repetition_penalty, seed, banned_first):
         """Rows that have ended leave the batch: a batched request finishes at the pace of its
-        replies, not of its longest one (replies run 2 to 24 tokens, so most steps would
-        otherwise compute rows that are done). `rows` maps live rows to request rows."""
-        memory, (h, c) = self.model.encode(source)
-        values, keys, mask = memory
+        replies, not of its longest one (most steps would otherwise compute rows that are done).
+        `rows` maps live rows to request rows."""
+        memory, state, token = self._start(source)
+        (values, keys, mask), (h, c) = memory, state
         batch, src_len = tf.shape(source)[0], tf.shape(source)[1]
         rows = tf.range(batch)
-        token = tf.fill([batch], Tokenizer.bos_id)
         history = tf.zeros([batch, max_len], tf.int32)  # by request row; 0 (pad) after the end
         attention = tf.TensorArray(tf.float32, size=max_len)
         gates = tf.TensorArray(tf.float32, size=max_len)
@@ -246,11 +255,11 @@ class CompiledDecoder:
                 (values, tf.TensorShape([None, None, None])),
                 (keys, tf.TensorShape([None, None, None])), (mask, tf.TensorShape([None, None])),
             ])
-            logits, h, c, step_gates, weights = self.model.decode_step(
-                token, h, c, Memory(values, keys, mask))
+            logits, (h, c), step_gates, weights = self.model.decode_step(
+                token, LSTMState(h, c), Memory(values, keys, mask))
             logits = _mask_logits(tf.cast(logits, tf.float32), step, min_len,
                                   tf.gather(history, rows), no_repeat_ngram, repetition_penalty,
-                                  self.blank_id)
+                                  self.blank_id, banned_first)
             if temperature > 0.0:
                 token = _sample_tokens(logits, temperature, top_k, top_p,
                                        tf.stack([seed[0], seed[1] + step]))
@@ -275,17 +284,16 @@ class CompiledDecoder:
             "gates": tf.transpose(gates.stack()[:step], [1, 0, 2]),
         }
 
-    # -- teacher forcing: the explanation of a given reply -------------------------------
+    # -- teacher forcing: explaining and scoring given replies -----------------------------
 
     def _force(self, source, target):
         """Step through a known reply (B, T) and record attention and gates at each token."""
-        memory, (h, c) = self.model.encode(source)
+        memory, state, token = self._start(source)
         steps = tf.shape(target)[1]
-        token = tf.fill([tf.shape(source)[0]], Tokenizer.bos_id)
         attention = tf.TensorArray(tf.float32, size=steps)
         gates = tf.TensorArray(tf.float32, size=steps)
         for step in tf.range(steps):
-            _, h, c, step_gates, weights = self.model.decode_step(token, h, c, memory)
+            _, state, step_gates, weights = self.model.decode_step(token, state, memory)
             attention = attention.write(step, tf.cast(weights, tf.float32))
             gates = gates.write(step, tf.cast(_gate_means(step_gates), tf.float32))
             token = target[:, step]
@@ -295,72 +303,86 @@ class CompiledDecoder:
             "gates": tf.transpose(gates.stack(), [1, 0, 2]),
         }
 
+    def _score(self, source, target_in, target_out):
+        """log p(target | source) of each row (B,): the fused training graph, one call for all
+        candidates. Padding (0) in target_out is not scored."""
+        logits = tf.cast(self.model((source, target_in), training=False), tf.float32)
+        logp = tf.nn.log_softmax(logits)
+        picked = tf.gather(logp, target_out, batch_dims=2)  # (B, T)
+        return tf.reduce_sum(tf.where(target_out > 0, picked, 0.0), -1)
+
     # -- beam search ------------------------------------------------------------------------
 
     def _beam(self, source, beam_width, max_len, min_len, alpha, no_repeat_ngram,
-              repetition_penalty):
-        batch = tf.shape(source)[0]
-        k = beam_width
+              repetition_penalty, banned_first):
+        batch, k = tf.shape(source)[0], beam_width
         flat = batch * k
-        memory, (h, c) = self.model.encode(source)
-        memory = tf.nest.map_structure(lambda t: tf.repeat(t, k, axis=0), memory)
-        h, c = tf.repeat(h, k, axis=0), tf.repeat(c, k, axis=0)
-        src_len = tf.shape(source)[1]
-
+        memory, state, _ = self._start(source)
+        memory, state = tf.nest.map_structure(lambda t: tf.repeat(t, k, axis=0), (memory, state))
+        banned_first = tf.repeat(banned_first, k, axis=0)
         # Only the first beam of each request is live at the start, so the k beams differ.
         scores = tf.tile(tf.concat([[0.0], tf.fill([k - 1], NEG_INF)], 0)[None], [batch, 1])
         lengths = tf.zeros([batch, k], tf.int32)  # tokens generated before (and incl.) eos
         finished = tf.zeros([batch, k], tf.bool)
         history = tf.zeros([flat, max_len], tf.int32)
-        attention = tf.zeros([flat, max_len, src_len])
+        attention = tf.zeros([flat, max_len, tf.shape(source)[1]])
         gates = tf.zeros([flat, max_len, 3])
         token = tf.fill([flat], Tokenizer.bos_id)
-        positions = tf.range(max_len)[None, :]
         step = tf.constant(0)
-
-        def penalty(length):
-            return tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, alpha)
-
         while step < max_len and not tf.reduce_all(finished):
-            logits, h, c, step_gates, weights = self.model.decode_step(token, h, c, memory)
-            logp = tf.nn.log_softmax(tf.cast(logits, tf.float32))
-            logp = _mask_logits(logp, step, min_len, history, no_repeat_ngram, repetition_penalty,
-                                self.blank_id)
-            vocab = tf.shape(logp)[1]
-            # A finished beam continues only with padding, at no cost, so its score stays put.
-            done = tf.reshape(finished, [flat, 1])
-            pad_only = tf.where(tf.equal(tf.range(vocab), Tokenizer.pad_id), 0.0, NEG_INF)
-            logp = tf.where(done, pad_only[None, :], logp)
-            total = tf.reshape(scores, [flat, 1]) + logp  # raw log-probabilities (B*k, V)
-            new_len = tf.where(finished, lengths, lengths + 1)
-            ranked = total / tf.reshape(penalty(new_len), [flat, 1])
-            ranked = tf.reshape(ranked, [batch, k * vocab])
-            _, best = tf.math.top_k(ranked, k)  # (B, k) indices into k * V
-            parent = best // vocab
-            token = tf.reshape(best % vocab, [flat])
-            gather = tf.reshape(parent + tf.range(batch)[:, None] * k, [flat])
-
-            scores = tf.reshape(tf.gather(tf.reshape(total, [-1]),
-                                          tf.reshape(best + tf.range(batch)[:, None] * k * vocab,
-                                                     [flat])), [batch, k])
-            lengths = tf.reshape(tf.gather(tf.reshape(new_len, [flat]), gather), [batch, k])
-            was_done = tf.gather(tf.reshape(finished, [flat]), gather)
-            finished = tf.reshape(tf.logical_or(was_done, tf.equal(token, Tokenizer.eos_id)),
-                                  [batch, k])
-            h, c = tf.gather(h, gather), tf.gather(c, gather)
-            history = tf.gather(history, gather)
-            history = tf.where(tf.equal(positions, step), token[:, None], history)
-            at_step = tf.cast(tf.equal(positions, step), tf.float32)[:, :, None]  # (1, L, 1)
-            attention = tf.gather(attention, gather) + at_step * tf.gather(
+            logits, state, step_gates, weights = self.model.decode_step(token, state, memory)
+            logp = _mask_logits(tf.nn.log_softmax(tf.cast(logits, tf.float32)), step, min_len,
+                                history, no_repeat_ngram, repetition_penalty, self.blank_id,
+                                banned_first)
+            token, gather, scores, lengths, finished = _beam_select(
+                logp, scores, lengths, finished, alpha, k)
+            state = LSTMState(tf.gather(state.h, gather), tf.gather(state.c, gather))
+            at_step = tf.equal(tf.range(max_len), step)[None, :]  # (1, L)
+            history = tf.where(at_step, token[:, None], tf.gather(history, gather))
+            record = tf.cast(at_step, tf.float32)[:, :, None]
+            attention = tf.gather(attention, gather) + record * tf.gather(
                 tf.cast(weights, tf.float32), gather)[:, None, :]
-            gates = tf.gather(gates, gather) + at_step * tf.gather(
+            gates = tf.gather(gates, gather) + record * tf.gather(
                 tf.cast(_gate_means(step_gates), tf.float32), gather)[:, None, :]
             step += 1
+        best = _best_beam(scores, lengths, finished, alpha)
+        return {"tokens": tf.gather(history, best)[:, :step],
+                "attention": tf.gather(attention, best)[:, :step],
+                "gates": tf.gather(gates, best)[:, :step]}
 
-        final = scores / penalty(lengths)
-        best = tf.argmax(final, -1, output_type=tf.int32) + tf.range(batch) * k
-        return {
-            "tokens": tf.gather(history, best)[:, :step],
-            "attention": tf.gather(attention, best)[:, :step],
-            "gates": tf.gather(gates, best)[:, :step],
-        }
+
+def _length_penalty(length, alpha):
+    return tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, alpha)
+
+
+def _beam_select(logp, scores, lengths, finished, alpha, k):
+    """The k best extensions of the k beams of each request: tokens and parents (B*k,), and the
+    beams' new raw scores, lengths and finished flags (B, k). A finished beam continues only with
+    padding, at no cost, so its score stays put."""
+    batch, vocab = tf.shape(scores)[0], tf.shape(logp)[1]
+    flat = batch * k
+    pad_only = tf.where(tf.equal(tf.range(vocab), Tokenizer.pad_id), 0.0, NEG_INF)
+    logp = tf.where(tf.reshape(finished, [flat, 1]), pad_only[None, :], logp)
+    total = tf.reshape(scores, [flat, 1]) + logp  # raw log-probabilities (B*k, V)
+    new_len = tf.where(finished, lengths, lengths + 1)
+    ranked = tf.reshape(total / tf.reshape(_length_penalty(new_len, alpha), [flat, 1]),
+                        [batch, k * vocab])
+    _, best = tf.math.top_k(ranked, k)  # (B, k) indices into k * V
+    token = tf.reshape(best % vocab, [flat])
+    gather = tf.reshape(best // vocab + tf.range(batch)[:, None] * k, [flat])
+    scores = tf.reshape(tf.gather(tf.reshape(total, [-1]), tf.reshape(
+        best + tf.range(batch)[:, None] * k * vocab, [flat])), [batch, k])
+    lengths = tf.reshape(tf.gather(tf.reshape(new_len, [flat]), gather), [batch, k])
+    was_done = tf.gather(tf.reshape(finished, [flat]), gather)
+    finished = tf.reshape(tf.logical_or(was_done, tf.equal(token, Tokenizer.eos_id)), [batch, k])
+    return token, gather, scores, lengths, finished
+
+
+def _best_beam(scores, lengths, finished, alpha):
+    """Row (into B*k) of each request's best beam: the best finished one when any has finished,
+    since an unfinished beam at max_len is a reply cut mid-sentence."""
+    final = scores / _length_penalty(lengths, alpha)
+    any_done = tf.reduce_any(finished, -1, keepdims=True)
+    final = tf.where(tf.logical_or(finished, tf.logical_not(any_done)), final, 2 * NEG_INF)
+    k = tf.shape(scores)[1]
+    return tf.argmax(final, -1, output_type=tf.int32) + tf.range(tf.shape(scores)[0]) * k

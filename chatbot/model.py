@@ -24,6 +24,13 @@ from chatbot.lstm import lstm_step
 NEG_INF = -1e9
 
 
+class LSTMState(NamedTuple):
+    """The decoder's memory between steps: hidden state h and cell state c, each (B, 2U)."""
+
+    h: object
+    c: object
+
+
 class Memory(NamedTuple):
     """What the decoder attends to, computed once per request by `encode`."""
 
@@ -115,9 +122,9 @@ class Seq2Seq(keras.Model):
     def call(self, inputs, training=False):
         """inputs = (source (B, S), target_in (B, T)) -> logits (B, T, V)."""
         source, target_in = inputs
-        memory, (h, c) = self.encode(source, training=training)
+        memory, state = self.encode(source, training=training)
         y = self.dropout(self.embedding(target_in), training=training)  # (B, T, E)
-        dec = self.decoder_lstm(y, initial_state=[h, c], training=training)  # (B, T, 2U)
+        dec = self.decoder_lstm(y, initial_state=list(state), training=training)  # (B, T, 2U)
         dec = self.dropout(dec, training=training)
         if self.cfg.arch == "attention":
             states, _ = self.attention(dec, memory.values, memory.keys, memory.mask)
@@ -128,7 +135,7 @@ class Seq2Seq(keras.Model):
     # -- inference --------------------------------------------------------------------------
 
     def encode(self, source, training=False):
-        """source (B, S) ids, 0 = padding -> Memory and the decoder's initial (h, c), each (B, 2U)."""
+        """source (B, S) ids, 0 = padding -> Memory and the decoder's initial LSTMState."""
         mask = ops.not_equal(source, 0)
         x = self.dropout(self.embedding(source), training=training)
         for encoder in self.encoders:
@@ -137,13 +144,13 @@ class Seq2Seq(keras.Model):
         h = ops.concatenate([h_fw, h_bw], -1)
         c = ops.concatenate([c_fw, c_bw], -1)
         keys = self.attention.keys(x) if self.cfg.arch == "attention" else x
-        return Memory(x, keys, mask), (h, c)
+        return Memory(x, keys, mask), LSTMState(h, c)
 
-    def decode_step(self, token, h, c, memory: Memory):
-        """One generated token. token (B,), h and c (B, 2U) -> logits (B, V), h, c, gates, attention (B, S)."""
+    def decode_step(self, token, state: LSTMState, memory: Memory):
+        """One generated token. token (B,) -> logits (B, V), the new LSTMState, gates, attention (B, S)."""
         cell = self.decoder_lstm.cell
         x = self.embedding(token)  # (B, E)
-        h, c, gates = lstm_step(x, h, c, cell.kernel, cell.recurrent_kernel, cell.bias)
+        h, c, gates = lstm_step(x, state.h, state.c, cell.kernel, cell.recurrent_kernel, cell.bias)
         if self.cfg.arch == "attention":
             states, weights = self.attention(ops.expand_dims(h, 1), memory.values, memory.keys,
                                              memory.mask)
@@ -151,7 +158,7 @@ class Seq2Seq(keras.Model):
         else:
             states = self.bridge(h)
             weights = ops.zeros_like(ops.cast(memory.mask, h.dtype))
-        return self.logits(states), h, c, gates, weights
+        return self.logits(states), LSTMState(h, c), gates, weights
 
     def logits(self, states):
         if self.cfg.tie_embeddings:

@@ -21,6 +21,7 @@ class Tokenizer:
     def __init__(self, model_path: str | Path):
         self.path = Path(model_path)
         self.sp = spm.SentencePieceProcessor(model_file=str(self.path))
+        self._by_spelling: dict[str, list[int]] | None = None  # built on first use
         assert self.sp.piece_to_id(SEP) == self.sep_id, "tokenizer lacks the <sep> symbol"
 
     @property
@@ -50,6 +51,20 @@ class Tokenizer:
         would otherwise show two spaces, and the text would not re-encode to the same pieces."""
         keep = [int(i) for i in ids if int(i) > self.sep_id]
         return " ".join(self.sp.decode(keep).split())
+
+    def starting_pieces(self, text: str) -> list[int]:
+        """Ids of every piece that spells the start of `text` (a bare word boundary counts): a
+        reply that may begin with none of them cannot begin the way `text` does."""
+        if self._by_spelling is None:
+            self._by_spelling = {}
+            for i in range(self.sep_id + 1, self.vocab_size):
+                spelled = self.sp.id_to_piece(i).replace("\u2581", " ")
+                self._by_spelling.setdefault(spelled.strip(), []).append(i)
+        text = normalize(text)
+        ids = list(self._by_spelling.get("", []))
+        for end in range(1, min(len(text), 24) + 1):
+            ids += self._by_spelling.get(text[:end], [])
+        return sorted(set(ids))
 
     def pieces(self, ids: Iterable[int]) -> list[str]:
         return [self.sp.id_to_piece(int(i)) for i in ids]

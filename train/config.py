@@ -36,6 +36,12 @@ class TrainConfig:
     only_positive: bool = False  # transcripts: keep only conversations with no thumbs-down
     base_mix: float = 0.5  # fine-tune: share of base-corpus pairs mixed in to avoid forgetting
     eval_limit: int = 500
+    direction: str = "forward"  # forward p(reply | context); backward p(message | reply), for reranking
+    shorten: float = 0.4  # share of multi-turn contexts cut to one or two turns
+    max_entropy: float = 1.0  # drop training replies that follow many different messages (0 = keep all)
+    schedule: str = "cosine"  # learning rate: cosine (warm-up, then decay to a tenth) or constant
+    warmup: float = 0.02  # share of training spent raising the learning rate from zero
+    ema: float = 0.0  # keep an exponential moving average of the weights (e.g. 0.999; 0 = off)
 
     def validate(self) -> None:
         if self.corpus not in CORPORA:
@@ -48,6 +54,18 @@ class TrainConfig:
             raise ValueError("base_mix must be in [0, 1)")
         if self.mixed_precision not in ("auto", "on", "off"):
             raise ValueError("mixed_precision must be auto, on or off")
+        if self.direction not in ("forward", "backward"):
+            raise ValueError("direction must be forward or backward")
+        if not 0.0 <= self.shorten <= 1.0:
+            raise ValueError("shorten must be in [0, 1]")
+        if self.max_entropy < 0:
+            raise ValueError("max_entropy must be 0 (off) or positive")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError("schedule must be cosine or constant")
+        if not 0.0 <= self.warmup < 1.0:
+            raise ValueError("warmup must be in [0, 1)")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError("ema must be in [0, 1)")
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True))
@@ -75,6 +93,17 @@ HELP = {
     "only_positive": "transcripts: skip conversations with any thumbs-down",
     "base_mix": "fine-tune: share of base-corpus pairs mixed in so the model does not forget",
     "eval_limit": "test contexts to evaluate after training (0 = skip evaluation)",
+    "direction": "forward: reply given context (the chat model); backward: the message given the "
+                 "reply (the reranker's companion model)",
+    "shorten": "share of multi-turn contexts cut to their last one or two turns, so a short "
+               "context does not mean 'conversation opener'",
+    "max_entropy": "drop training pairs whose reply follows many different messages (entropy in "
+                   "nats, Csaky et al. 2019; 0 = keep all)",
+    "schedule": "learning rate schedule: cosine (warm-up, then decay to a tenth over the epochs "
+                "or the time budget) or constant",
+    "warmup": "share of training spent warming the learning rate up from zero",
+    "ema": "exponential moving average of the weights (e.g. 0.999); the bundle keeps the average "
+           "or the best checkpoint, whichever has the lower validation loss (0 = off)",
     "arch": "attention (Lembra) or baseline (vanilla seq2seq, no attention, single turn)",
     "vocab_size": "SentencePiece vocabulary size",
     "embed_dim": "token embedding width (also the tied output width)",

@@ -81,7 +81,7 @@ def _read_text(path, encoding: str = "utf-8") -> str:
 
 
 def load_chitchat(path: str | None = None) -> list[Conversation]:
-    """The Chit-Chat Challenge corpus; one turn per message group, its messages joined by spaces."""
+    """The Chit-Chat Challenge corpus; one turn per message group, its messages one a line."""
     if path is None:
         import chitchat_dataset
 
@@ -104,7 +104,8 @@ def load_chitchat(path: str | None = None) -> list[Conversation]:
                                          "non-empty list")
             try:
                 sender = str(group[0]["sender"])
-                text = _clean(" ".join(str(m["text"]) for m in group))
+                # Messages stay on their own lines: a reply too long for the model is cut at one.
+                text = "\n".join(filter(None, (_clean(str(m["text"])) for m in group)))
             except (KeyError, TypeError):
                 raise _error(path, None, f"conversation {conv_id!r}: a message lacks 'sender' "
                                          "or 'text'") from None
@@ -262,9 +263,9 @@ def export_from_database(url: str) -> Path:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
-    from chatbot.admin_transcripts import export_jsonl
-    from chatbot.db import make_engine
-    from chatbot.search import Filters
+    from chatbot.storage.db import make_engine
+    from chatbot.storage.search import Filters
+    from chatbot.storage.transcripts import export_jsonl
 
     out = Path(tempfile.mkdtemp(prefix="lembra-transcripts-")) / "database.jsonl"
     try:

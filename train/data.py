@@ -17,6 +17,7 @@ compile.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import keras
@@ -33,10 +34,13 @@ COARSE_EDGES = (16, 32, 64)  # padded lengths under JAX: few shapes, few compila
 
 @dataclass
 class Encoded:
-    """Id sequences, unpadded: source, decoder input (bos + reply), decoder target (reply + eos)."""
+    """Id sequences, unpadded: source and reply. `ended[i]` is false where the reply was cut with no
+    sentence or message boundary under the cap: its last label is padding (not trained), not eos,
+    so the model never learns to stop mid-sentence."""
 
     source: list[np.ndarray]
     target: list[np.ndarray]
+    ended: list[bool] | None = None
 
     def __len__(self) -> int:
         return len(self.source)
@@ -50,28 +54,53 @@ class Encoded:
                 np.array([len(t) + 1 for t in self.target], np.int64))
 
 
+# A reply is cut after a sentence end or at a message boundary (newline, see train.corpora).
+BOUNDARY = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+def cut_reply(reply: str, tokenizer: Tokenizer, limit: int) -> tuple[list[int], bool]:
+    """The reply's ids within `limit` and whether they end the reply.
+
+    A reply over the cap keeps its longest run of whole sentences or messages that fits; one with
+    no such boundary is cut at the cap and marked unended, instead of getting an end-of-reply
+    label in mid-sentence (which the model learns: it then stops replies at exactly the cap).
+    """
+    ids = tokenizer.encode(reply)
+    if len(ids) <= limit:
+        return ids, True
+    ends = [m.start() for m in BOUNDARY.finditer(reply)]
+    for end in reversed(ends):
+        head = tokenizer.encode(reply[:end])
+        if head and len(head) <= limit:
+            return head, True
+    return ids[:limit], False
+
+
 def encode_pairs(pairs, tokenizer: Tokenizer, config: ModelConfig) -> Encoded:
-    sources, targets = [], []
+    sources, targets, ended = [], [], []
     for context, reply in pairs:
         src = tokenizer.encode_context(context, config.context_turns, config.max_src_len)
-        tgt = tokenizer.encode(reply)[: config.max_tgt_len - 1]
+        tgt, end = cut_reply(reply, tokenizer, config.max_tgt_len - 1)
         if tgt:
             sources.append(np.asarray(src, np.int32))
             targets.append(np.asarray(tgt, np.int32))
-    return Encoded(sources, targets)
+            ended.append(end)
+    return Encoded(sources, targets, ended)
 
 
-def pad_batch(source, target, src_len: int, tgt_len: int):
-    """Right-pad a batch: ((source, target_in), target_out) as int32 arrays."""
+def pad_batch(source, target, src_len: int, tgt_len: int, ended=None):
+    """Right-pad a batch: ((source, target_in), target_out) as int32 arrays; an unended reply's
+    last label is padding, which the loss ignores."""
     n = len(source)
     src = np.zeros((n, src_len), np.int32)
     t_in = np.zeros((n, tgt_len), np.int32)
     t_out = np.zeros((n, tgt_len), np.int32)
     for i, (s, t) in enumerate(zip(source, target)):
         s, t = s[:src_len], t[: tgt_len - 1]
+        last = Tokenizer.eos_id if ended is None or ended[i] else Tokenizer.pad_id
         src[i, : len(s)] = s
         t_in[i, : len(t) + 1] = np.concatenate([[Tokenizer.bos_id], t])
-        t_out[i, : len(t) + 1] = np.concatenate([t, [Tokenizer.eos_id]])
+        t_out[i, : len(t) + 1] = np.concatenate([t, [last]])
     return (src, t_in), t_out
 
 
@@ -136,8 +165,9 @@ def tf_dataset(data: Encoded, config: ModelConfig, batch_size: int, bucketing: b
 
     if not bucketing:
         def pairs():
-            for s, t in zip(data.source, data.target):
-                yield s, np.concatenate([[Tokenizer.bos_id], t]), np.concatenate([t, [Tokenizer.eos_id]])
+            for i, (s, t) in enumerate(zip(data.source, data.target)):
+                last = Tokenizer.eos_id if data.ended is None or data.ended[i] else Tokenizer.pad_id
+                yield s, np.concatenate([[Tokenizer.bos_id], t]), np.concatenate([t, [last]])
 
         spec = tf.TensorSpec([None], tf.int32)
         ds = tf.data.Dataset.from_generator(pairs, output_signature=(spec, spec, spec)).cache()
@@ -154,7 +184,8 @@ def tf_dataset(data: Encoded, config: ModelConfig, batch_size: int, bucketing: b
         for idx in plan_batches(data, config, batch_size, rng, shuffle, equal_cost):
             source = [data.source[j] for j in idx]
             target = [data.target[j] for j in idx]
-            yield pad_batch(source, target, max(map(len, source)), max(map(len, target)) + 1)
+            ended = None if data.ended is None else [data.ended[j] for j in idx]
+            yield pad_batch(source, target, max(map(len, source)), max(map(len, target)) + 1, ended)
 
     matrix = tf.TensorSpec([None, None], tf.int32)
     ds = tf.data.Dataset.from_generator(planned, output_signature=((matrix, matrix), matrix))
@@ -188,6 +219,7 @@ class BucketedBatches(keras.utils.PyDataset):
         idx = self.batches[i]
         source = [self.data.source[j] for j in idx]
         target = [self.data.target[j] for j in idx]
+        ended = None if self.data.ended is None else [self.data.ended[j] for j in idx]
         src_len = _edge(max(map(len, source)), self.config.max_src_len)
         tgt_len = _edge(max(map(len, target)) + 1, self.config.max_tgt_len)
-        return pad_batch(source, target, src_len, tgt_len)
+        return pad_batch(source, target, src_len, tgt_len, ended)

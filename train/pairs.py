@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,8 +35,14 @@ def split_conversations(convs) -> dict[str, list[Conversation]]:
     return splits
 
 
-def make_pairs(convs, context_turns: int) -> list[tuple[list[str], str]]:
-    """(up to K previous turns, oldest first; the next turn) for each turn after the first."""
+def make_pairs(convs, context_turns: int, shorten: float = 0.0) -> list[tuple[list[str], str]]:
+    """(up to K previous turns, oldest first; the next turn) for each turn after the first.
+
+    With `shorten`, that share of the pairs that have more than one previous turn read only the
+    last one or two (chosen by a stable hash, half each). Otherwise a one-turn context only ever
+    opens a conversation, and the model learns that a short context asks for a greeting, which is
+    what every first message in the app is.
+    """
     if context_turns < 1:
         raise ValueError(f"context_turns must be at least 1, got {context_turns}")
     pairs = []
@@ -42,8 +50,51 @@ def make_pairs(convs, context_turns: int) -> list[tuple[list[str], str]]:
         texts = [turn.text for turn in conv.turns]
         for i in range(1, len(texts)):
             if texts[i].strip():
-                pairs.append((texts[max(0, i - context_turns):i], texts[i]))
+                turns = min(i, context_turns)
+                if shorten > 0 and turns > 1:
+                    draw = _unit_hash(f"{conv.id}:{i}")
+                    if draw < shorten:
+                        turns = 1 if draw < shorten / 2 else 2
+                pairs.append((texts[i - min(turns, context_turns):i], texts[i]))
     return pairs
+
+
+def _unit_hash(key: str) -> float:
+    """A stable draw in [0, 1) for a key: the same pairs are shortened in every run."""
+    return int(hashlib.sha1(key.encode()).hexdigest()[:12], 16) / float(16**12)
+
+
+def _key(text: str) -> str:
+    return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
+
+
+def reply_entropy(pairs) -> dict[str, float]:
+    """Entropy (nats) of the turns that precede each distinct reply (Csáky et al., 2019).
+
+    A reply that follows many different messages ("haha", "that's awesome") says nothing about
+    them; training on it teaches the generic answer. Texts are compared lower-cased, without
+    punctuation.
+    """
+    seen: dict[str, Counter] = {}
+    for context, reply in pairs:
+        seen.setdefault(_key(reply), Counter())[_key(context[-1])] += 1
+    entropy = {}
+    for reply, sources in seen.items():
+        total = sum(sources.values())
+        entropy[reply] = -sum(n / total * math.log(n / total) for n in sources.values())
+    return entropy
+
+
+def drop_generic(pairs, max_entropy: float):
+    """Pairs whose reply's entropy (see `reply_entropy`) is at most `max_entropy`."""
+    entropy = reply_entropy(pairs)
+    return [(c, r) for c, r in pairs if entropy[_key(r)] <= max_entropy]
+
+
+def backward_pairs(pairs):
+    """(reply, the message it answered) for the backward model p(message | reply) that reranks
+    candidate replies by how well they account for what was said (Li et al., 2016)."""
+    return [([reply], context[-1]) for context, reply in pairs]
 
 
 def sha256_file(path: Path) -> str:

@@ -46,13 +46,22 @@ def log(message: str) -> None:
 def load_pairs(train_cfg: TrainConfig, model_cfg: ModelConfig):
     """Corpus -> {split: [(context, reply)]} and the manifest describing it."""
     from train.corpora import load_corpus
-    from train.pairs import make_pairs, split_conversations
+    from train.pairs import backward_pairs, drop_generic, make_pairs, split_conversations
 
     convs = load_corpus(train_cfg.corpus, train_cfg.data or None)
     if train_cfg.corpus == "transcripts" and train_cfg.only_positive:
         convs = [c for c in convs if not any(t.rating == -1 for t in c.turns)]
     splits = split_conversations(convs)
-    pairs = {name: make_pairs(part, model_cfg.context_turns) for name, part in splits.items()}
+    shorten = train_cfg.shorten if train_cfg.direction == "forward" else 0.0
+    pairs = {name: make_pairs(part, model_cfg.context_turns, shorten if name != "test" else 0.0)
+             for name, part in splits.items()}
+    if train_cfg.max_entropy > 0:
+        kept = drop_generic(pairs["train"], train_cfg.max_entropy)
+        log(f"dropped {len(pairs['train']) - len(kept)} training pairs whose reply follows many "
+            f"different messages (entropy > {train_cfg.max_entropy} nats)")
+        pairs["train"] = kept
+    if train_cfg.direction == "backward":
+        pairs = {name: backward_pairs(part) for name, part in pairs.items()}
     if train_cfg.init_from and train_cfg.base_mix > 0 and train_cfg.corpus != "chitchat":
         pairs["train"] = mix_base_corpus(pairs["train"], model_cfg, train_cfg)
     if train_cfg.max_pairs and len(pairs["train"]) > train_cfg.max_pairs:
@@ -149,8 +158,9 @@ def distribution_scope():
 
 
 def compile_model(model, train_cfg: TrainConfig):
+    ema = {"use_ema": True, "ema_momentum": train_cfg.ema} if train_cfg.ema > 0 else {}
     model.compile(
-        optimizer=keras.optimizers.Adam(train_cfg.learning_rate, clipnorm=train_cfg.clipnorm),
+        optimizer=keras.optimizers.Adam(train_cfg.learning_rate, clipnorm=train_cfg.clipnorm, **ema),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
     )
     return model
@@ -183,6 +193,44 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class LearningRateSchedule(keras.callbacks.Callback):
+    """Linear warm-up, then cosine decay to a tenth of the peak, over the time budget when one is
+    set (so the decay ends when the budget does) or else over the epochs."""
+
+    def __init__(self, peak: float, warmup: float, minutes: float, epochs: int, cosine: bool):
+        super().__init__()
+        self.peak, self.warmup, self.minutes, self.epochs = peak, warmup, minutes, epochs
+        self.cosine = cosine
+        self.epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def progress(self) -> float:
+        if self.minutes > 0:
+            return min(1.0, (time.monotonic() - self.start) / (self.minutes * 60))
+        return min(1.0, self.epoch / self.epochs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate.assign(learning_rate_at(
+            self.progress(), self.peak, self.warmup, self.cosine))
+
+
+def learning_rate_at(progress: float, peak: float, warmup: float, cosine: bool) -> float:
+    """The learning rate a share `progress` of the way through training."""
+    import math
+
+    if warmup > 0 and progress < warmup:
+        return peak * max(progress / warmup, 0.01)
+    if not cosine:
+        return peak
+    done = (progress - warmup) / max(1e-9, 1.0 - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, done))))
+
+
 def count_epochs(history_csv: Path) -> int:
     if not history_csv.is_file():
         return 0
@@ -208,6 +256,10 @@ def callbacks(train_cfg: TrainConfig, out: Path):
         cbs.append(keras.callbacks.TensorBoard(str(out / "logs"), write_graph=False))
     if train_cfg.time_budget_min > 0:
         cbs.append(TimeBudget(train_cfg.time_budget_min))
+    if train_cfg.schedule == "cosine" or train_cfg.warmup > 0:
+        cbs.append(LearningRateSchedule(train_cfg.learning_rate, train_cfg.warmup,
+                                        train_cfg.time_budget_min, train_cfg.epochs,
+                                        cosine=train_cfg.schedule == "cosine"))
     return cbs
 
 
@@ -219,6 +271,23 @@ def batches(data, model_cfg, train_cfg, shuffle):
                           shuffle=shuffle, seed=train_cfg.seed)
     return BucketedBatches(data, model_cfg, train_cfg.batch_size, seed=train_cfg.seed,
                            shuffle=shuffle)
+
+
+def keep_best_weights(model, best: Path, valid, ema: bool) -> None:
+    """The best checkpoint's weights; with EMA, fit has left the averaged weights in the model,
+    and they stay if their validation loss is lower."""
+    if not best.exists():
+        return
+    if not ema:
+        model.load_weights(best)
+        return
+    averaged = model.get_weights()
+    ema_loss = model.evaluate(valid, verbose=0)
+    model.load_weights(best)
+    best_loss = model.evaluate(valid, verbose=0)
+    log(f"validation loss: weight average {ema_loss:.4f}, best checkpoint {best_loss:.4f}")
+    if ema_loss < best_loss:
+        model.set_weights(averaged)
 
 
 def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
@@ -263,9 +332,8 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
         verbose=1 if sys.stdout.isatty() else 2,
     )
     fit_s = time.monotonic() - fit_start
-    best = out / "checkpoints" / "best.weights.h5"
-    if best.exists():
-        model.load_weights(best)
+    keep_best_weights(model, out / "checkpoints" / "best.weights.h5",
+                      batches(valid_data, model_cfg, train_cfg, shuffle=False), train_cfg.ema > 0)
     keras.mixed_precision.set_global_policy("float32")
     save_bundle_model(model, model_cfg, out)
     plot_history(out / "history.csv", out / "curves.png")

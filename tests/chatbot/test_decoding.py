@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from chatbot.bot import Bot
+from chatbot.bot import Bot, trimmed_length
 from chatbot.config import ConfigError
-from chatbot.decoding import DecodeOptions
+from chatbot.decoding import DecodeOptions, _best_beam
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def test_options_from_dict_rejects_unknown_and_bad_values():
         DecodeOptions.from_dict({"temperature": "hot"})
 
 
-@pytest.mark.parametrize("mode", ["greedy", "sample", "beam"])
+@pytest.mark.parametrize("mode", ["greedy", "sample", "beam", "rerank"])
 def test_no_retracing_across_requests(bot, mode):
     options = DecodeOptions(mode=mode, seed=1)
     bot.reply(["hello"], options)
@@ -41,9 +42,53 @@ def test_no_retracing_across_requests(bot, mode):
 
 
 def test_forced_length(bot):
+    source, _ = bot.encode_histories([["hello"]])
     for mode in ("greedy", "beam", "sample"):
-        reply = bot.reply(["hello"], DecodeOptions(mode=mode, min_len=12, max_len=12, seed=0))
-        assert len(reply.tokens) == 12
+        out = bot.decoder.run(source, DecodeOptions(mode=mode, min_len=12, max_len=12, seed=0))
+        assert out["tokens"].shape == (1, 12)
+
+
+@pytest.mark.parametrize("mode", ["greedy", "beam", "sample", "rerank"])
+def test_a_reply_cut_at_max_len_is_trimmed_and_says_so(bot, mode):
+    options = DecodeOptions(mode=mode, min_len=12, max_len=12, seed=0)
+    source, _ = bot.encode_histories([["hello"]])
+    raw = bot.decoder.run(source, DecodeOptions(mode=mode if mode != "rerank" else "sample",
+                                                min_len=12, max_len=12, seed=0))["tokens"][0]
+    reply = bot.reply(["hello"], options, explain=True)
+    assert not reply.finished
+    assert 0 < len(reply.tokens) <= 12
+    assert len(reply.explanation["attention"]) == len(reply.tokens)
+    if mode != "rerank":
+        pieces = bot.tokenizer.pieces(raw)
+        assert reply.tokens == pieces[: trimmed_length(pieces)]
+
+
+def test_trimmed_length_keeps_whole_sentences_then_whole_words():
+    assert trimmed_length(["▁i", "▁like", "▁it", ".", "▁and", "▁th"]) == 4
+    assert trimmed_length(["▁really", "?!", "▁so"]) == 2
+    assert trimmed_length(["▁i", "▁like", "▁piz"]) == 2
+    assert trimmed_length(["▁i", "▁like", "▁piz", "za"]) == 2
+    assert trimmed_length(["▁pizzapizza", "za"]) == 2  # one word: nothing better to show
+
+
+def test_beam_prefers_a_finished_hypothesis_over_a_better_cut_one():
+    scores = tf.constant([[-1.0, -5.0, -9.0], [-1.0, -2.0, -3.0]])
+    lengths = tf.constant([[8, 3, 4], [8, 8, 8]])
+    finished = tf.constant([[False, True, True], [False, False, False]])
+    best = _best_beam(scores, lengths, finished, tf.constant(0.6)).numpy()
+    assert best.tolist() == [1, 3]  # request 0: its best finished beam; request 1: none finished
+
+
+@pytest.mark.parametrize("mode", ["greedy", "beam", "sample", "rerank"])
+def test_regenerate_gives_a_different_reply_in_every_mode(bot, mode):
+    options = DecodeOptions(mode=mode, seed=3)
+    history = ["where are you from"]
+    first = bot.reply(history, options)
+    assert bot.reply(history, options).text == first.text  # same seed, same reply
+    second = bot.reply(history, options, avoid=[first.text])
+    third = bot.reply(history, options, avoid=[first.text, second.text])
+    assert len({first.tokens[0], second.tokens[0], third.tokens[0]}) == 3
+    assert len({first.text, second.text, third.text}) == 3
 
 
 def test_batch_greedy_equals_one_by_one(bot):
@@ -69,18 +114,22 @@ def test_sampling_is_reproducible_with_a_seed_and_varies_without(bot):
     assert len(seen) > 1
 
 
+def _greedy_ids(bot, no_repeat_ngram):
+    source, _ = bot.encode_histories([["hello"]])
+    options = DecodeOptions(mode="greedy", min_len=20, max_len=20, no_repeat_ngram=no_repeat_ngram)
+    return bot.decoder.run(source, options)["tokens"][0].tolist()
+
+
 def test_no_repeated_trigrams(bot):
-    reply = bot.reply(["hello"], DecodeOptions(mode="greedy", min_len=20, max_len=20,
-                                               no_repeat_ngram=3))
-    trigrams = [tuple(reply.tokens[i:i + 3]) for i in range(len(reply.tokens) - 2)]
+    ids = _greedy_ids(bot, 3)
+    trigrams = [tuple(ids[i:i + 3]) for i in range(len(ids) - 2)]
     assert len(trigrams) == len(set(trigrams))
 
 
 def test_repeats_happen_without_blocking(bot):
     """The guard above must be what removes repeats: an untrained model loops without it."""
-    reply = bot.reply(["hello"], DecodeOptions(mode="greedy", min_len=20, max_len=20,
-                                               no_repeat_ngram=0))
-    trigrams = [tuple(reply.tokens[i:i + 3]) for i in range(len(reply.tokens) - 2)]
+    ids = _greedy_ids(bot, 0)
+    trigrams = [tuple(ids[i:i + 3]) for i in range(len(ids) - 2)]
     assert len(trigrams) > len(set(trigrams))
 
 
@@ -127,7 +176,7 @@ def test_tiny_nucleus_is_greedy(bot):
         assert bot.reply(["good morning"], options).tokens == greedy
 
 
-@pytest.mark.parametrize("mode", ["greedy", "sample", "beam"])
+@pytest.mark.parametrize("mode", ["greedy", "sample", "beam", "rerank"])
 def test_no_reply_reads_as_empty(random_bundle, mode):
     """A model that would rather end at once, or say only bare word boundaries, still says a word:
     the end of reply waits for a token with text in it, even with min_len 0."""

@@ -33,17 +33,17 @@ def test_step_by_step_decoding_equals_teacher_forcing(model):
     """decode_step (explicit gates) must reproduce call() (fused keras LSTM), token by token."""
     src, tgt_in = batch()
     want = np.asarray(model((src, tgt_in)))
-    memory, (h, c) = model.encode(src)
+    memory, state = model.encode(src)
     for t in range(tgt_in.shape[1]):
-        logits, h, c, gates, weights = model.decode_step(tgt_in[:, t], h, c, memory)
+        logits, state, gates, weights = model.decode_step(tgt_in[:, t], state, memory)
         np.testing.assert_allclose(np.asarray(logits), want[:, t], atol=1e-4)
 
 
 def test_attention_ignores_padding():
     model = build_model(SMALL)
     src, _ = batch()
-    memory, (h, c) = model.encode(src)
-    _, _, _, _, weights = model.decode_step(np.array([2, 2]), h, c, memory)
+    memory, state = model.encode(src)
+    _, _, _, weights = model.decode_step(np.array([2, 2]), state, memory)
     weights = np.asarray(weights)
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
     assert np.all(weights[0, 4:] == 0) and np.all(weights[1, 2:] == 0)

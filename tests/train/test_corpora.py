@@ -47,11 +47,12 @@ def test_chitchat_packaged_corpus(chitchat):
     # first message: the rest have at least two turns.
     assert len(chitchat) == 4017
     assert all(c.source == "chitchat" and len(c.turns) >= 2 for c in chitchat)
-    assert all(t.text and t.text == " ".join(t.text.split()) for c in chitchat for t in c.turns)
+    assert all(t.text and all(line == " ".join(line.split()) for line in t.text.split("\n"))
+               for c in chitchat for t in c.turns)
     first = next(c for c in chitchat if c.id == "a07edb12-6b91-4138-b11e-02421888d699")
     assert first.turns[0] == Turn("720840be-e522-47ba-9e9f-143f66372673",
-                                  "Hello How are you doing today?")
-    assert first.turns[1].text == "whats up MD im doing good how are you doing?"
+                                  "Hello\nHow are you doing today?")
+    assert first.turns[1].text.replace("\n", " ") == "whats up MD im doing good how are you doing?"
 
 
 def test_chitchat_small_file(tmp_path):
@@ -64,7 +65,7 @@ def test_chitchat_small_file(tmp_path):
         "c2": {"messages": [[{"text": "anyone?", "sender": "a"}]]},
     }
     convs = load_chitchat(str(write(tmp_path / "chat.json", json.dumps(data))))
-    assert convs == [Conversation("c1", (Turn("a", "hi there"), Turn("b", "hello")), "chitchat")]
+    assert convs == [Conversation("c1", (Turn("a", "hi\nthere"), Turn("b", "hello")), "chitchat")]
 
 
 def test_chitchat_invalid_json_names_line(tmp_path):

@@ -2,7 +2,7 @@
 
 from sqlalchemy.orm import Session
 
-from chatbot.db import Conversation, Feedback, Message, make_engine, upgrade
+from chatbot.storage.db import Conversation, Feedback, Message, make_engine, upgrade
 from train.corpora import CorpusError, load_corpus
 
 

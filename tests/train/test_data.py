@@ -1,6 +1,7 @@
 """Batches: correct shifting and padding, length-planned batches, every pair used once an epoch."""
 
 import numpy as np
+import pytest
 
 from chatbot.config import ModelConfig
 from chatbot.tokenizer import Tokenizer
@@ -9,6 +10,8 @@ from train.data import (
     SOURCE_CLASS,
     BucketedBatches,
     Encoded,
+    cut_reply,
+    encode_pairs,
     pad_batch,
     plan_batches,
     tf_dataset,
@@ -115,3 +118,45 @@ def test_numpy_batches_use_few_shapes_and_every_pair():
               for x, _ in [batches[i]]}
     assert len(shapes) <= 6
     assert sum(batches[i][0][0].shape[0] for i in range(len(batches))) == len(data)
+
+
+def test_an_unended_reply_has_no_end_label():
+    (_, t_in), t_out = pad_batch([np.array([7]), np.array([7])],
+                                 [np.array([9, 10]), np.array([9, 10])], 1, 4, ended=[True, False])
+    assert t_out.tolist() == [[9, 10, Tokenizer.eos_id, 0], [9, 10, 0, 0]]
+    assert t_in.tolist() == [[Tokenizer.bos_id, 9, 10, 0]] * 2
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    texts = ["i like pizza a lot. do you?", "my dog is great", "what about you", "yes i do"] * 50
+    return Tokenizer.train(texts, tmp_path_factory.mktemp("tok") / "t.model", vocab_size=60)
+
+
+def test_a_long_reply_is_cut_after_its_last_whole_sentence_that_fits(tokenizer):
+    reply = "i like pizza. my dog is great! what about you"
+    whole = tokenizer.encode(reply)
+    first_two = tokenizer.encode("i like pizza. my dog is great!")
+    ids, ended = cut_reply(reply, tokenizer, len(whole) - 1)
+    assert ended and ids == first_two
+    assert cut_reply(reply, tokenizer, len(whole)) == (whole, True)
+
+
+def test_a_long_reply_is_cut_at_a_message_boundary(tokenizer):
+    reply = "yes i do\nmy dog is great\nwhat about you"
+    ids, ended = cut_reply(reply, tokenizer, len(tokenizer.encode(reply)) - 1)
+    assert ended and ids == tokenizer.encode("yes i do my dog is great")
+
+
+def test_a_long_reply_with_no_boundary_is_cut_and_not_ended(tokenizer):
+    reply = "my dog is great what about you yes i do"
+    ids, ended = cut_reply(reply, tokenizer, 5)
+    assert not ended and ids == tokenizer.encode(reply)[:5]
+
+
+def test_encode_pairs_records_which_replies_end(tokenizer):
+    cfg = ModelConfig(vocab_size=tokenizer.vocab_size, max_src_len=16, max_tgt_len=6)
+    data = encode_pairs([(["hi"], "yes i do"), (["hi"], "my dog is great what about you yes")],
+                        tokenizer, cfg)
+    assert data.ended == [True, False]
+    assert all(len(t) <= cfg.max_tgt_len - 1 for t in data.target)

@@ -3,13 +3,23 @@
 import collections
 import hashlib
 import json
+import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from train.corpora import Conversation, Turn, load_jsonl
-from train.pairs import SPLITS, make_pairs, split_conversations, split_of, write_manifest
+from train.pairs import (
+    SPLITS,
+    backward_pairs,
+    drop_generic,
+    make_pairs,
+    reply_entropy,
+    split_conversations,
+    split_of,
+    write_manifest,
+)
 
 
 def conv(conv_id: str, *texts: str) -> Conversation:
@@ -110,3 +120,35 @@ def test_write_manifest_default_chitchat(tmp_path):
     assert [f["path"] for f in manifest["files"]] == [str(chitchat_dataset._PATH)]
     assert len(manifest["files"][0]["sha256"]) == 64
     assert manifest["splits"]["valid"] == {"conversations": 0, "turns": 0, "pairs": 0}
+
+
+def test_shortened_contexts_read_one_or_two_turns_and_are_stable():
+    convs = [conv(f"c{i}", *"abcdefgh") for i in range(40)]
+    full = make_pairs(convs, 3)
+    short = make_pairs(convs, 3, shorten=0.5)
+    assert short == make_pairs(convs, 3, shorten=0.5)
+    assert [r for _, r in short] == [r for _, r in full]
+    for (c_full, _), (c_short, _) in zip(full, short):
+        assert c_short == c_full[len(c_full) - len(c_short):]
+    lengths = collections.Counter(len(c) for c, _ in short if len(c) > 0)
+    multi = [len(c) for c, _ in full if len(c) > 1]
+    cut = sum(1 for (a, _), (b, _) in zip(full, short) if len(b) < len(a))
+    assert 0.35 < cut / len(multi) < 0.65
+    assert lengths[1] > 40 and lengths[2] > 40  # openers alone would give 40 one-turn contexts
+
+
+def test_without_shortening_a_one_turn_context_only_opens_a_conversation():
+    pairs = make_pairs([conv("x", "a", "b", "c", "d")], 3)
+    assert [len(c) for c, _ in pairs] == [1, 2, 3]
+
+
+def test_replies_that_follow_many_messages_are_dropped():
+    pairs = [([f"message {i}"], "Haha!") for i in range(5)]
+    pairs += [(["do you cook"], "i love pasta"), (["do you cook?"], "I love pasta.")]
+    assert reply_entropy(pairs)["haha"] == pytest.approx(math.log(5))
+    assert reply_entropy(pairs)["i love pasta"] == 0.0  # the same message twice
+    assert drop_generic(pairs, 1.0) == pairs[5:]
+
+
+def test_backward_pairs_swap_the_reply_and_the_message_it_answers():
+    assert backward_pairs([(["a", "b"], "c")]) == [(["c"], "b")]

@@ -14,7 +14,7 @@ import pytest
 from chatbot.bot import Bot
 from chatbot.decoding import DecodeOptions
 from tests.conftest import TINY_MODEL_ARGS
-from train.train import main
+from train.train import learning_rate_at, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +52,9 @@ def test_bundle_reloads_and_replies_the_same(tiny_bundle):
     (["--epochs", "0"], "positive"),
     (["--init-from", "/nowhere"], "no model.keras"),
     (["--arch", "transformer"], "arch"),
+    (["--direction", "sideways"], "direction"),
+    (["--shorten", "1.5"], "shorten"),
+    (["--ema", "1.0"], "ema"),
 ])
 def test_bad_arguments_exit_with_one_line(args, message, tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "out")]) == 2
@@ -107,3 +110,24 @@ def test_mixed_precision_trains_and_saves_float32(tmp_path):
     model = Bot.load(out).bundle.model
     assert {w.dtype for w in model.weights} == {"float32"}
     assert Bot.load(out).reply(["hello"], DecodeOptions(mode="greedy")).tokens
+
+
+def test_learning_rate_warms_up_then_decays_to_a_tenth():
+    assert learning_rate_at(0.0, 1.0, 0.1, cosine=True) == pytest.approx(0.01)
+    assert learning_rate_at(0.05, 1.0, 0.1, cosine=True) == pytest.approx(0.5)
+    assert learning_rate_at(0.1, 1.0, 0.1, cosine=True) == pytest.approx(1.0)
+    assert learning_rate_at(0.55, 1.0, 0.1, cosine=True) == pytest.approx(0.55)
+    assert learning_rate_at(1.0, 1.0, 0.1, cosine=True) == pytest.approx(0.1)
+    assert learning_rate_at(0.9, 1.0, 0.0, cosine=False) == 1.0
+
+
+def test_backward_model_with_weight_averaging(tmp_path, capsys):
+    """--direction backward trains p(message | reply) on the same pipeline; with --ema the bundle
+    keeps whichever of the average and the best checkpoint validates better."""
+    args = [a for a in TINY_MODEL_ARGS]
+    args[args.index("--epochs") + 1] = "1"
+    out = tmp_path / "backward"
+    assert main([*args, "--direction", "backward", "--ema", "0.9", "--out", str(out)]) == 0
+    assert json.loads((out / "train_config.json").read_text())["direction"] == "backward"
+    assert "validation loss: weight average" in capsys.readouterr().out
+    assert Bot.load(out).reply(["i have a cat"], DecodeOptions(mode="greedy")).text

@@ -1,0 +1,63 @@
+"""Choosing among sampled replies by relevance: Maximum Mutual Information (Li et al., 2016).
+
+A forward model alone prefers the replies that are likely after anything ("haha", "me too").
+MMI-bidi scores each candidate T for a message S by
+
+    log p(T | S) + lambda * log p(S | T) + gamma * |T|
+
+where p(S | T), a backward model trained on reversed pairs, asks how well the reply accounts for
+what was said, and gamma (per piece) offsets the forward model's bias toward short replies. The
+weights are chosen on the validation split by `train.rerank` and stored in the bundle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chatbot.tokenizer import Tokenizer
+
+
+@dataclass(frozen=True)
+class RerankWeights:
+    backward: float = 0.5  # lambda
+    length: float = 0.5  # gamma, per piece
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RerankWeights":
+        data = json.loads(Path(path).read_text())
+        return cls(float(data["backward"]), float(data["length"]))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    def combine(self, forward, backward, lengths) -> np.ndarray:
+        """The MMI score of each candidate from its three terms (arrays of equal shape)."""
+        total = np.asarray(forward, np.float64) + self.length * np.asarray(lengths, np.float64)
+        if backward is not None:
+            total = total + self.backward * np.asarray(backward, np.float64)
+        return total
+
+
+def teacher_arrays(targets: list[list[int]], ended: list[bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Decoder input (bos + ids) and labels (ids + eos, or + padding for a reply that did not end)
+    for scoring given replies; right-padded to the longest."""
+    width = max(len(t) for t in targets) + 1
+    t_in = np.zeros((len(targets), width), np.int32)
+    t_out = np.zeros((len(targets), width), np.int32)
+    for row, (ids, end) in enumerate(zip(targets, ended)):
+        t_in[row, : len(ids) + 1] = [Tokenizer.bos_id, *ids]
+        t_out[row, : len(ids) + 1] = [*ids, Tokenizer.eos_id if end else Tokenizer.pad_id]
+    return t_in, t_out
+
+
+def source_array(rows: list[list[int]]) -> np.ndarray:
+    """Right-padded encoder input; an empty row reads as one unknown piece."""
+    rows = [r or [Tokenizer.unk_id] for r in rows]
+    out = np.zeros((len(rows), max(len(r) for r in rows)), np.int32)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out

@@ -1,0 +1,105 @@
+"""Rerank mode: sampled candidates, scored by the forward and backward models (MMI)."""
+
+import dataclasses
+import shutil
+
+import keras
+import numpy as np
+import pytest
+
+from chatbot.bot import Bot
+from chatbot.bundle import BACKWARD_FILE, RERANK_FILE, bundle_version
+from chatbot.config import ModelConfig
+from chatbot.decoding import DecodeOptions
+from chatbot.model import build_model
+from chatbot.rerank import RerankWeights
+
+HISTORY = ["do you have any pets"]
+OPTIONS = DecodeOptions(mode="rerank", candidates=6, seed=11, temperature=1.0, top_p=1.0)
+
+
+@pytest.fixture(scope="module")
+def rerank_bundle(random_bundle, tmp_path_factory):
+    path = tmp_path_factory.mktemp("rerank") / "bundle"
+    shutil.copytree(random_bundle, path)
+    keras.utils.set_random_seed(1)
+    build_model(ModelConfig.load(path / "config.json")).save(path / BACKWARD_FILE)
+    RerankWeights(backward=0.5, length=0.5).save(path / RERANK_FILE)
+    return path
+
+
+@pytest.fixture()
+def bot(rerank_bundle):
+    bot = Bot.load(rerank_bundle)
+    bias = np.zeros(bot.config.vocab_size, np.float32)
+    bias[bot.tokenizer.eos_id] = 2.5  # most candidates end, at different lengths
+    bot.decoder.model.output_bias.assign(bias)
+    return bot
+
+
+def sampled(bot):
+    """The candidates rerank mode draws: the same seed gives the same samples."""
+    source, _ = bot.encode_histories([HISTORY])
+    rows = bot.decoder.run(np.repeat(source, OPTIONS.candidates, 0),
+                           dataclasses.replace(OPTIONS, mode="sample"))["tokens"]
+    out = []
+    for row in rows.tolist():
+        ids = row[: row.index(bot.tokenizer.eos_id)] if bot.tokenizer.eos_id in row else None
+        if ids:
+            out.append(ids)
+    return out
+
+
+def backward_logp(bot, reply_ids):
+    """log p(message | reply) straight from the backward model's logits."""
+    message = bot.tokenizer.encode(HISTORY[-1])
+    t_in = np.array([[bot.tokenizer.bos_id, *message]], np.int32)
+    logits = np.asarray(bot.bundle.backward((np.array([reply_ids], np.int32), t_in)), np.float64)[0]
+    logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
+        - logits.max(-1, keepdims=True)
+    return float(sum(logp[t, tok] for t, tok in enumerate([*message, bot.tokenizer.eos_id])))
+
+
+def test_the_bundle_loads_its_backward_model_and_weights(rerank_bundle):
+    bot = Bot.load(rerank_bundle)
+    assert bot.backward is not None
+    assert bot.weights == RerankWeights(backward=0.5, length=0.5)
+
+
+def test_the_version_changes_with_the_rerank_weights(rerank_bundle, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(rerank_bundle, copy)
+    before = bundle_version(copy)
+    RerankWeights(backward=1.0, length=0.0).save(copy / RERANK_FILE)
+    assert bundle_version(copy) != before
+
+
+def test_a_large_length_weight_picks_the_longest_finished_candidate(bot):
+    candidates = sampled(bot)
+    assert len({len(c) for c in candidates}) > 1
+    bot.weights = RerankWeights(backward=0.0, length=100.0)
+    assert len(bot.reply(HISTORY, OPTIONS).tokens) == max(len(c) for c in candidates)
+    bot.weights = RerankWeights(backward=0.0, length=-100.0)
+    assert len(bot.reply(HISTORY, OPTIONS).tokens) == min(len(c) for c in candidates)
+
+
+def test_a_large_backward_weight_picks_the_reply_that_best_explains_the_message(bot):
+    candidates = sampled(bot)
+    best = max(candidates, key=lambda ids: backward_logp(bot, ids))
+    assert len({round(backward_logp(bot, ids), 3) for ids in candidates}) > 1
+    bot.weights = RerankWeights(backward=1e6, length=0.0)  # an untrained model barely tells them apart
+    assert bot.reply(HISTORY, OPTIONS).tokens == bot.tokenizer.pieces(best)
+
+
+def test_score_reports_each_term(bot):
+    scores = bot.score([HISTORY, HISTORY], ["i have a cat", "good morning"])
+    assert scores["forward"].shape == scores["backward"].shape == (2,)
+    assert np.all(scores["forward"] < 0) and np.all(scores["backward"] < 0)
+    np.testing.assert_allclose(
+        scores["rerank"], scores["forward"] + 0.5 * scores["backward"] + 0.5 * scores["length"])
+
+
+def test_without_a_backward_model_rerank_still_answers(random_bundle):
+    bot = Bot.load(random_bundle)
+    assert bot.backward is None
+    assert bot.reply(HISTORY, OPTIONS).text
