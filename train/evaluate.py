@@ -3,10 +3,20 @@
     python -m train.evaluate --model models/default --split test --limit 500 --json
 
 Perplexity is per whitespace word of the reference (total NLL of the reference's tokens, end of
-reply included, over its word count), so models with different tokenizers compare fairly. The
-reply metrics (distinct-n, unique-reply ratio, top-1 reply share) measure the "i don't know to
-everything" failure directly. The same `--limit` contexts are drawn for every model (seeded by
-position), so two bundles trained on the same corpus are scored on the same test turns.
+reply included, over its word count), on every pair of the split, so models with different
+tokenizers compare fairly. The reply metrics (distinct-n, unique-reply ratio, top-1 reply share)
+measure the "i don't know to everything" failure directly. The same `--limit` contexts are drawn
+for every model (seeded by position), so two bundles trained on the same corpus are scored on the
+same test turns.
+
+The failures users see have their own figures:
+- hits_at_1 / hits_at_1_rerank: how often the true reply ranks first among 10 replies of the
+  split (9 drawn at random, fixed seed) by forward likelihood / by the rerank score; chance is 0.1.
+- truncated_share: replies that reached max_len without ending (shown trimmed);
+  exact_cap_share: replies exactly max_tgt_len - 1 pieces long, the length where training used
+  to put a fake end of reply.
+- greeting_share_short_context: given only the last turn of multi-turn contexts whose last turn
+  is not a greeting, how often the reply is one (a short context must not mean "opener").
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -21,10 +32,15 @@ import numpy as np
 
 from chatbot.bot import Bot
 from chatbot.bundle import METRICS_FILE, BundleError
+from chatbot.config import ConfigError
 from chatbot.decoding import DecodeOptions
 from chatbot.tokenizer import normalize
 from train import metrics
 from train.data import encode_pairs, pad_batch
+
+GREETING = re.compile(r"^\W*(hi+|hey+|hello+|hiya|howdy|yo|sup|greetings|good (morning|afternoon|"
+                      r"evening)|(what'?s|whats|wh?ats|wassup) up|how (are|r) (you|u))\b")
+RANKED = 10  # replies ranked per context for hits@1
 
 
 def test_pairs(bundle_dir: Path, split: str, limit: int, context_turns: int,
@@ -52,7 +68,8 @@ def nll_per_word(bot: Bot, pairs, batch_size: int = 64) -> tuple[float, int]:
     total, words = 0.0, 0
     for start in range(0, len(data), batch_size):
         src, tgt = data.source[start:start + batch_size], data.target[start:start + batch_size]
-        (s, t_in), t_out = pad_batch(src, tgt, max(len(x) for x in src), cfg.max_tgt_len)
+        ended = data.ended[start:start + batch_size]
+        (s, t_in), t_out = pad_batch(src, tgt, max(len(x) for x in src), cfg.max_tgt_len, ended)
         logits = np.asarray(model((s, t_in), training=False), np.float64)
         logits -= logits.max(-1, keepdims=True)
         logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
@@ -62,28 +79,64 @@ def nll_per_word(bot: Bot, pairs, batch_size: int = 64) -> tuple[float, int]:
     return total, words
 
 
+def is_greeting(text: str) -> bool:
+    return bool(GREETING.match(normalize(text)))
+
+
+def ranking(bot: Bot, pairs, seed: int = 0, chunk: int = 25) -> dict[str, np.ndarray]:
+    """Each rerank term for the true reply (column 0) and 9 other replies of the split, per
+    context: arrays (N, RANKED)."""
+    rng = random.Random(seed)
+    columns: dict[str, list] = {}
+    for start in range(0, len(pairs), chunk):
+        histories, replies = [], []
+        for i in range(start, min(start + chunk, len(pairs))):
+            others = rng.sample([j for j in range(len(pairs)) if j != i], RANKED - 1)
+            histories += [pairs[i][0]] * RANKED
+            replies += [pairs[i][1]] + [pairs[j][1] for j in others]
+        for key, value in bot.score(histories, replies).items():
+            if value is not None:
+                columns.setdefault(key, []).append(np.asarray(value).reshape(-1, RANKED))
+    return {key: np.concatenate(parts) for key, parts in columns.items()}
+
+
+def hits_at_1(scores: np.ndarray) -> float:
+    """Share of rows whose column 0 (the true reply) scores highest."""
+    return float(np.mean(np.argmax(scores, -1) == 0)) if len(scores) else 0.0
+
+
+def greeting_share_short_context(bot: Bot, pairs, options: DecodeOptions) -> float:
+    """Greetings among replies to the last turn alone of multi-turn contexts that end in a
+    non-greeting."""
+    probes = [context[-1:] for context, _ in pairs
+              if len(context) >= 2 and not is_greeting(context[-1])]
+    replies = [bot.reply(p, options).text for p in probes]
+    return sum(map(is_greeting, replies)) / len(replies) if replies else 0.0
+
+
 def evaluate_bundle(path: str | Path, split: str = "test", limit: int = 500,
                     options: DecodeOptions | None = None, write: bool = False,
                     corpus: tuple[str, str | None] | None = None) -> dict:
     path = Path(path)
     bot = Bot.load(path)
     options = options or DecodeOptions(seed=0)
+    every_pair = test_pairs(path, split, 0, bot.config.context_turns, corpus)
     pairs = test_pairs(path, split, limit, bot.config.context_turns, corpus)
     if not pairs:
         raise ValueError(f"split {split!r} of {path} has no pairs")
-    nll, n_words = nll_per_word(bot, pairs)
+    nll, n_words = nll_per_word(bot, every_pair)
     bot.reply(["warm up"], options)  # trace the decoder before timing
-    hyps, latencies = [], []
-    for context, _ in pairs:
-        reply = bot.reply(context, options)
-        hyps.append(reply.text)
-        latencies.append(reply.latency_ms)
+    replies = [bot.reply(context, options) for context, _ in pairs]
+    hyps = [r.text for r in replies]
+    latencies = [r.latency_ms for r in replies]
     refs = [normalize(reply) for _, reply in pairs]
+    ranks = ranking(bot, pairs)
     result = {
         "model_version": bot.version,
         "split": split,
         "corpus": list(corpus) if corpus else None,
         "n": len(pairs),
+        "n_perplexity": len(every_pair),
         "decoding": options.to_dict(),
         "perplexity_per_word": metrics.perplexity_per_word(nll, n_words),
         "bleu": metrics.bleu(hyps, refs),
@@ -92,6 +145,12 @@ def evaluate_bundle(path: str | Path, split: str = "test", limit: int = 500,
         "unique_reply_ratio": metrics.unique_reply_ratio(hyps),
         "top1_reply_share": metrics.top1_reply_share(hyps),
         "mean_reply_words": metrics.mean_reply_words(hyps),
+        "hits_at_1": hits_at_1(ranks["forward"]),
+        "hits_at_1_rerank": hits_at_1(ranks["rerank"]),
+        "truncated_share": sum(not r.finished for r in replies) / len(replies),
+        "exact_cap_share": sum(len(r.tokens) == bot.config.max_tgt_len - 1 for r in replies)
+        / len(replies),
+        "greeting_share_short_context": greeting_share_short_context(bot, pairs, options),
         "latency_ms_p50": metrics.percentile(latencies, 50),
         "latency_ms_p95": metrics.percentile(latencies, 95),
         "samples": [{"context": c, "reference": r, "reply": h}
@@ -110,14 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", required=True, help="bundle directory")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"))
     p.add_argument("--limit", type=int, default=500, help="number of contexts (0 = all)")
-    p.add_argument("--mode", default=None, help="decoding mode: greedy, beam or sample")
+    p.add_argument("--mode", default=None, help="decoding mode: rerank, sample, greedy or beam")
+    p.add_argument("--options", default="{}", help='decoding options as JSON, e.g. \'{"max_len": 24}\'')
     p.add_argument("--write", action="store_true", help="store the result in metrics.json")
     p.add_argument("--json", action="store_true", help="print JSON (default: a short table)")
     args = p.parse_args(argv)
     try:
-        options = DecodeOptions.from_dict({"seed": 0, **({"mode": args.mode} if args.mode else {})})
+        options = DecodeOptions.from_dict({"seed": 0, **json.loads(args.options),
+                                           **({"mode": args.mode} if args.mode else {})})
         result = evaluate_bundle(args.model, args.split, args.limit, options, args.write)
-    except (BundleError, ValueError, OSError, KeyError) as exc:
+    except (BundleError, ConfigError, ValueError, OSError, KeyError) as exc:
         print(f"evaluate: error: {exc}", file=sys.stderr)
         return 2
     if args.json:

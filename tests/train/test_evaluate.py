@@ -1,0 +1,78 @@
+"""Evaluation figures for the failures users see, and choosing the rerank weights."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from chatbot.bundle import BACKWARD_FILE, RERANK_FILE, TOKENIZER_FILE
+from chatbot.decoding import DecodeOptions
+from chatbot.rerank import RerankWeights
+from train.evaluate import evaluate_bundle, hits_at_1, is_greeting
+from train.rerank import best_weights
+from train.rerank import main as rerank_main
+
+
+@pytest.mark.parametrize("text", ["hi!", "Hey there", "hello :)", "heyyy how are you",
+                                  "Good morning!", "whats up?", "what's up man", "how are you?"])
+def test_greetings(text):
+    assert is_greeting(text)
+
+
+@pytest.mark.parametrize("text", ["this is great", "history is fun", "i'm good, you?", "yoga",
+                                  "goodbye", "high five", "how about you?"])
+def test_not_greetings(text):
+    assert not is_greeting(text)
+
+
+def test_hits_at_1_counts_rows_where_the_first_column_wins():
+    scores = np.array([[3.0, 1.0, 2.0], [0.0, 1.0, -1.0], [5.0, 4.0, 4.5], [1.0, 2.0, 0.0]])
+    assert hits_at_1(scores) == 0.5
+
+
+def test_best_weights_finds_the_backward_term_when_it_tells_replies_apart():
+    rng = np.random.default_rng(0)
+    forward = rng.normal(size=(200, 10))  # uninformative
+    backward = rng.normal(size=(200, 10))
+    backward[:, 0] += 3.0  # the true reply explains the message
+    length = rng.integers(2, 20, size=(200, 10)).astype(float)
+    weights, hits = best_weights({"forward": forward, "backward": backward, "length": length})
+    assert weights.backward >= 1.0 and hits > 0.7
+    without, hits_fw = best_weights({"forward": forward, "length": length})
+    assert without.backward == 0.0 and hits_fw < 0.5
+
+
+@pytest.fixture(scope="module")
+def reranked(tiny_bundle, tmp_path_factory):
+    """The tiny bundle with itself as backward model: the mechanics, not the quality."""
+    path = tmp_path_factory.mktemp("reranked") / "bundle"
+    shutil.copytree(tiny_bundle, path)
+    assert rerank_main(["--model", str(path), "--backward", str(tiny_bundle),
+                        "--contexts", "30"]) == 0
+    return path
+
+
+def test_rerank_attaches_the_backward_model_and_writes_weights(reranked, capsys):
+    assert (reranked / BACKWARD_FILE).is_file()
+    weights = RerankWeights.load(reranked / RERANK_FILE)
+    assert weights.backward in (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
+
+
+def test_rerank_refuses_a_backward_model_with_another_tokenizer(tiny_bundle, tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(tiny_bundle, other)
+    (other / TOKENIZER_FILE).write_bytes((other / TOKENIZER_FILE).read_bytes() + b"x")
+    assert rerank_main(["--model", str(tiny_bundle), "--backward", str(other)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rerank: error:") and "tokenizer" in err and "\n" not in err
+
+
+def test_evaluate_reports_every_figure(reranked):
+    result = evaluate_bundle(reranked, "test", 12, DecodeOptions(seed=0, candidates=3))
+    for key in ("hits_at_1", "hits_at_1_rerank", "truncated_share", "exact_cap_share",
+                "greeting_share_short_context", "unique_reply_ratio", "top1_reply_share"):
+        assert 0.0 <= result[key] <= 1.0, key
+    assert result["n"] == 12 and result["n_perplexity"] > 1000  # perplexity on the whole split
+    assert result["perplexity_per_word"] > 1.0
+    json.dumps(result)
