@@ -21,7 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 # Serves models/default; trains a tiny model first only when no bundle exists.
 run: install
-	@dir=$$($(PY) -m chatbot.ensure_model) && \
+	@dir=$$($(PY) -m train.ensure_model) && \
 	echo "Lembra on http://$(HOST):$(PORT) (model: $$dir)" && \
 	LEMBRA_MODEL_DIR=$$dir exec $(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) app:app
 

@@ -7,14 +7,14 @@ equal work. The naive baseline is what the keras-io lstm_seq2seq example does: o
 `model.predict` call per generated token from Python. The bound is a roofline for one greedy
 reply at batch 1: per token, the larger of (multiply-adds / measured matmul FLOP/s) and
 (weight bytes read / measured memory bandwidth); at batch 1 the step reads every decoder weight
-once, so bytes, not FLOPs, set it.
+once, so bytes, not FLOPs, set it. `default_mode_ms_p50` times what the web app does for one
+message (the default options: rerank of sampled candidates), replies ending where they end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -24,7 +24,9 @@ import keras
 import numpy as np
 
 from chatbot.bot import Bot
+from chatbot.bundle import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE, is_bundle
 from chatbot.decoding import DecodeOptions
+from chatbot.percentile import percentile
 
 PROMPTS = [
     ["hello there"], ["what do you do for fun on weekends?"], ["i just got back from a trip"],
@@ -81,12 +83,16 @@ def timed(fn, repeats: int) -> list[float]:
     return times
 
 
+def trace_count(bot: Bot) -> int:
+    return bot.decoder.trace_count() + (bot.backward.trace_count() if bot.backward else 0)
+
+
 def p50(xs):
-    return statistics.median(xs)
+    return percentile(xs, 50)
 
 
 def p95(xs):
-    return float(np.percentile(xs, 95))
+    return percentile(xs, 95)
 
 
 # -- roofline ---------------------------------------------------------------------------------
@@ -138,10 +144,10 @@ def default_size_bundle() -> Path:
 
     path = Path(tempfile.mkdtemp(prefix="lembra-bench-"))
     texts = [t.text for c in load_corpus("chitchat", None)[:3000] for t in c.turns]
-    tok = Tokenizer.train(texts, path / "tokenizer.model", ModelConfig().vocab_size)
+    tok = Tokenizer.train(texts, path / TOKENIZER_FILE, ModelConfig().vocab_size)
     cfg = ModelConfig(vocab_size=tok.vocab_size)
-    build_model(cfg).save(path / "model.keras")
-    (path / "config.json").write_text(cfg.to_json())
+    build_model(cfg).save(path / MODEL_FILE)
+    (path / CONFIG_FILE).write_text(cfg.to_json())
     return path
 
 
@@ -152,9 +158,11 @@ def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dic
     beam4 = DecodeOptions(mode="beam", beam_width=4, **forced)
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(repeats)]
     batch16 = [PROMPTS[i % len(PROMPTS)] for i in range(16)]
-    for options in (greedy, beam4):  # trace once, outside the timings
+    default = DecodeOptions(seed=0)  # what the web app does: rerank of sampled candidates
+    for options in (greedy, beam4, default):  # trace once, outside the timings
         bot.reply(prompts[0], options)
     bot.reply_batch(batch16, greedy)
+    traced = trace_count(bot)
 
     encoder, step = NaiveEncoder(bot.bundle.model), NaiveStep(bot.bundle.model)
     naive_reply(bot, encoder, step, prompts[0], 2)
@@ -165,6 +173,7 @@ def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dic
     batch1_s = sum(greedy_ms) / 1000.0 / repeats
     batch16_ms = timed(lambda: bot.reply_batch(batch16, greedy), max(3, repeats // 4))
     batch16_rps = 16 / (p50(batch16_ms) / 1000.0)
+    default_ms = timed(lambda: bot.reply(next(it), default), repeats)
 
     source_len = int(np.mean([len(bot.encode_histories([p])[1][0]) for p in PROMPTS]))
     machine = measure_machine()
@@ -180,6 +189,8 @@ def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dic
         "naive_ms_p50": p50(naive), "naive_ms_p95": p95(naive),
         "greedy_ms_p50": greedy_p50, "greedy_ms_p95": p95(greedy_ms),
         "beam4_ms_p50": p50(beam_ms), "beam4_ms_p95": p95(beam_ms),
+        "default_mode": default.mode,
+        "default_mode_ms_p50": p50(default_ms), "default_mode_ms_p95": p95(default_ms),
         "batch1_replies_per_s": 1.0 / batch1_s,
         "batch16_replies_per_s": batch16_rps,
         "batch16_over_batch1": batch16_rps * batch1_s,
@@ -187,7 +198,7 @@ def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dic
         "bound_ms": bound_ms,
         "greedy_over_bound": greedy_p50 / bound_ms,
         **cost, **machine,
-        "retraces_during_timing": 0 if bot.decoder.trace_count() == 2 else bot.decoder.trace_count() - 2,
+        "retraces_during_timing": trace_count(bot) - traced,
     }
 
 
@@ -201,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     model_dir = Path(args.model)
-    if not (model_dir / "model.keras").is_file():
+    if not is_bundle(model_dir):
         print(f"bench: no bundle at {model_dir}; using a random default-size model",
               file=sys.stderr)
         model_dir = default_size_bundle()

@@ -23,13 +23,15 @@ import os
 import signal
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from chatbot.bundle import is_bundle
+from chatbot.percentile import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_OPTIONS = {"mode": "sample", "beam_width": 4, "temperature": 0.7}  # static/js/settings.js
@@ -46,7 +48,7 @@ def pick_model(wanted: str | None) -> Path:
                                           "models/tiny"]
     for candidate in candidates:
         path = Path(candidate)
-        if (path / "model.keras").is_file():
+        if is_bundle(path):
             return path.resolve()
     raise SystemExit(f"bench.load: no model bundle in {' or '.join(candidates)} "
                      "(train one, or pass --model DIR)")
@@ -191,14 +193,6 @@ def lost_messages(db: Path, stored: list[tuple[int, int, int]]) -> int:
         rows = set(connection.execute("SELECT conversation_id, id, role FROM messages"))
     return sum(((conversation, user, "user") not in rows) + ((conversation, reply, "bot") not in rows)
                for conversation, user, reply in stored)
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 def measure(model: Path, batching: bool, args: argparse.Namespace) -> dict:

@@ -55,11 +55,10 @@ SLICES = 10  # each epoch is timed in this many parts, one part of each variant 
 
 
 def load_sample(n_pairs: int, config: ModelConfig, seed: int = 0):
-    from train.corpora import load_corpus
-    from train.pairs import make_pairs, split_conversations
+    from train.pairs import corpus_pairs
 
-    train = split_conversations(load_corpus("chitchat", None))["train"]
-    pairs = make_pairs(train, config.context_turns)
+    splits, by_split = corpus_pairs("chitchat", None, config.context_turns)
+    train, pairs = splits["train"], by_split["train"]
     keep = np.random.default_rng(seed).choice(len(pairs), min(n_pairs, len(pairs)), replace=False)
     pairs = [pairs[i] for i in sorted(keep)]
     texts = [t.text for c in train[:2000] for t in c.turns]

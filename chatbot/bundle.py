@@ -24,9 +24,15 @@ from chatbot.tokenizer import Tokenizer
 MODEL_FILE = "model.keras"
 TOKENIZER_FILE = "tokenizer.model"
 CONFIG_FILE = "config.json"
+MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.csv"
+CURVES_FILE = "curves.png"
+TRAIN_CONFIG_FILE = "train_config.json"
+CARD_FILE = "MODEL_CARD.md"
 BACKWARD_FILE = "backward.keras"
 RERANK_FILE = "rerank.json"
+REQUIRED = (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)  # what serving cannot do without
 
 
 class BundleError(ValueError):
@@ -35,7 +41,6 @@ class BundleError(ValueError):
 
 @dataclass
 class Bundle:
-    path: Path
     config: ModelConfig
     tokenizer: Tokenizer
     model: object  # chatbot.model.Seq2Seq
@@ -57,11 +62,15 @@ def bundle_version(path: str | Path) -> str:
     return f"{path.resolve().name}-{digest.hexdigest()[:8]}"
 
 
+def is_bundle(path: str | Path) -> bool:
+    return all((Path(path) / name).is_file() for name in REQUIRED)
+
+
 def check_bundle(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_dir():
         raise BundleError(f"model bundle not found: {path} is not a directory")
-    for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE):
+    for name in REQUIRED:
         if not (path / name).is_file():
             raise BundleError(f"model bundle {path} is missing {name}")
     return path
@@ -87,7 +96,7 @@ def load_bundle(path: str | Path) -> Bundle:
             rerank = RerankWeights.load(path / RERANK_FILE)
         except (ValueError, KeyError, TypeError) as exc:
             raise BundleError(f"{path / RERANK_FILE}: {exc}") from exc
-    return Bundle(path, config, tokenizer, model, bundle_version(path), backward, rerank)
+    return Bundle(config, tokenizer, model, bundle_version(path), backward, rerank)
 
 
 def _load_model(file: Path):
@@ -97,6 +106,19 @@ def _load_model(file: Path):
         return keras.models.load_model(file, compile=False)
     except Exception as exc:  # keras raises many types for a corrupt archive
         raise BundleError(f"{file}: cannot load model ({type(exc).__name__})") from exc
+
+
+def save_model(model, config: ModelConfig, out: str | Path, name: str = MODEL_FILE) -> Path:
+    """A fresh float32 copy is saved, so a bundle trained in mixed precision serves on any CPU."""
+    import numpy as np
+
+    from chatbot.model import build_model
+
+    fresh = build_model(config)
+    fresh.set_weights([np.asarray(w, np.float32) for w in model.get_weights()])
+    path = Path(out) / name
+    fresh.save(path)
+    return path
 
 
 def read_metrics(path: str | Path) -> dict:

@@ -19,8 +19,7 @@ class Tokenizer:
     pad_id, unk_id, bos_id, eos_id, sep_id = 0, 1, 2, 3, 4
 
     def __init__(self, model_path: str | Path):
-        self.path = Path(model_path)
-        self.sp = spm.SentencePieceProcessor(model_file=str(self.path))
+        self.sp = spm.SentencePieceProcessor(model_file=str(model_path))
         self._by_spelling: dict[str, list[int]] | None = None  # built on first use
         assert self.sp.piece_to_id(SEP) == self.sep_id, "tokenizer lacks the <sep> symbol"
 

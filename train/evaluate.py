@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from chatbot.bot import Bot
-from chatbot.bundle import METRICS_FILE, BundleError
+from chatbot.bundle import MANIFEST_FILE, METRICS_FILE, BundleError
 from chatbot.config import ConfigError
 from chatbot.decoding import DecodeOptions
+from chatbot.percentile import percentile
 from chatbot.tokenizer import normalize
 from train import metrics
 from train.data import encode_pairs, pad_batch
@@ -47,14 +48,12 @@ def test_pairs(bundle_dir: Path, split: str, limit: int, context_turns: int,
                corpus: tuple[str, str | None] | None = None):
     """The evaluation pairs of the corpus named by the bundle's manifest (or `corpus`, a
     (name, path) pair), split by the same rule as in training."""
-    from train.corpora import load_corpus
-    from train.pairs import make_pairs, split_conversations
+    from train.pairs import corpus_pairs
 
     if corpus is None:
-        manifest = json.loads((bundle_dir / "manifest.json").read_text())
+        manifest = json.loads((bundle_dir / MANIFEST_FILE).read_text())
         corpus = (manifest["corpus"], manifest.get("path"))
-    convs = load_corpus(*corpus)
-    pairs = make_pairs(split_conversations(convs)[split], context_turns)
+    pairs = corpus_pairs(*corpus, context_turns)[1][split]
     if limit and len(pairs) > limit:
         keep = sorted(random.Random(0).sample(range(len(pairs)), limit))
         pairs = [pairs[i] for i in keep]
@@ -151,8 +150,8 @@ def evaluate_bundle(path: str | Path, split: str = "test", limit: int = 500,
         "exact_cap_share": sum(len(r.tokens) == bot.config.max_tgt_len - 1 for r in replies)
         / len(replies),
         "greeting_share_short_context": greeting_share_short_context(bot, pairs, options),
-        "latency_ms_p50": metrics.percentile(latencies, 50),
-        "latency_ms_p95": metrics.percentile(latencies, 95),
+        "latency_ms_p50": percentile(latencies, 50),
+        "latency_ms_p95": percentile(latencies, 95),
         "samples": [{"context": c, "reference": r, "reply": h}
                     for (c, r), h in list(zip(pairs, hyps))[:20]],
     }

@@ -62,16 +62,3 @@ def top1_reply_share(hyps: list[str]) -> float:
 
 def mean_reply_words(hyps: list[str]) -> float:
     return sum(len(h.split()) for h in hyps) / len(hyps) if hyps else 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), interpolated linearly between ranks as numpy does."""
-    if not 0 <= q <= 100:
-        raise ValueError(f"q must be in [0, 100], got {q}")
-    if not values:
-        return 0.0
-    ordered = sorted(float(v) for v in values)
-    rank = (len(ordered) - 1) * q / 100
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)

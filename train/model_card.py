@@ -20,7 +20,15 @@ import sys
 from pathlib import Path
 
 from chatbot.bot import Bot
-from chatbot.bundle import METRICS_FILE
+from chatbot.bundle import (
+    CARD_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    MANIFEST_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    TRAIN_CONFIG_FILE,
+)
 from chatbot.decoding import DecodeOptions
 
 METRIC_KEYS = ("perplexity_per_word", "hits_at_1", "hits_at_1_rerank", "truncated_share",
@@ -61,7 +69,7 @@ def columns_of(metrics: dict) -> list[dict]:
 
 
 def history_table(bundle: Path) -> str:
-    path = bundle / "history.csv"
+    path = bundle / HISTORY_FILE
     if not path.is_file():
         return "(no history)"
     rows = list(csv.DictReader(path.open()))
@@ -87,12 +95,12 @@ def sample_exchanges(bot: Bot, bundle: Path, n: int = 20) -> list[tuple[list[str
 
 def render(bundle: Path, note: str, commands: list[str]) -> str:
     bot = Bot.load(bundle)
-    config = json.loads((bundle / "config.json").read_text())
-    train_cfg = json.loads((bundle / "train_config.json").read_text())
-    manifest = json.loads((bundle / "manifest.json").read_text())
+    config = json.loads((bundle / CONFIG_FILE).read_text())
+    train_cfg = json.loads((bundle / TRAIN_CONFIG_FILE).read_text())
+    manifest = json.loads((bundle / MANIFEST_FILE).read_text())
     metrics = json.loads((bundle / METRICS_FILE).read_text())
     ours = metrics["test"]
-    size_mb = (bundle / "model.keras").stat().st_size / 1e6
+    size_mb = (bundle / MODEL_FILE).stat().st_size / 1e6
     out = [
         f"# Model card: `{bundle.name}` ({bot.version})", "",
         "A seq2seq encoder-decoder LSTM with Luong attention, trained by `train/` on the "
@@ -181,8 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         metrics["previous"] = previous_figures(Path(args.previous), n)
     metrics_path.write_text(json.dumps(metrics, indent=2))
     card = render(bundle, args.training_note, args.command)
-    (bundle / "MODEL_CARD.md").write_text(card)
-    print(f"wrote {bundle / 'MODEL_CARD.md'}")
+    (bundle / CARD_FILE).write_text(card)
+    print(f"wrote {bundle / CARD_FILE}")
     return 0
 
 

@@ -59,6 +59,17 @@ def make_pairs(convs, context_turns: int, shorten: float = 0.0) -> list[tuple[li
     return pairs
 
 
+def corpus_pairs(corpus: str, path: str | None, context_turns: int, shorten: float = 0.0):
+    """Corpus -> conversations by split -> (context, reply) pairs by split: the one way training,
+    evaluation and the benchmarks read data. The test split is never shortened."""
+    from train.corpora import load_corpus
+
+    splits = split_conversations(load_corpus(corpus, path))
+    pairs = {name: make_pairs(part, context_turns, shorten if name != "test" else 0.0)
+             for name, part in splits.items()}
+    return splits, pairs
+
+
 def _unit_hash(key: str) -> float:
     """A stable draw in [0, 1) for a key: the same pairs are shortened in every run."""
     return int(hashlib.sha1(key.encode()).hexdigest()[:12], 16) / float(16**12)

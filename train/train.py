@@ -28,6 +28,16 @@ from pathlib import Path
 
 import keras
 
+from chatbot.bundle import (
+    CONFIG_FILE,
+    CURVES_FILE,
+    HISTORY_FILE,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    TRAIN_CONFIG_FILE,
+    is_bundle,
+    save_model,
+)
 from chatbot.config import ConfigError, ModelConfig
 from train.config import TrainConfig, configs_from_args, parser
 
@@ -46,15 +56,23 @@ def log(message: str) -> None:
 def load_pairs(train_cfg: TrainConfig, model_cfg: ModelConfig):
     """Corpus -> {split: [(context, reply)]} and the manifest describing it."""
     from train.corpora import load_corpus
-    from train.pairs import backward_pairs, drop_generic, make_pairs, split_conversations
+    from train.pairs import (
+        backward_pairs,
+        corpus_pairs,
+        drop_generic,
+        make_pairs,
+        split_conversations,
+    )
 
-    convs = load_corpus(train_cfg.corpus, train_cfg.data or None)
-    if train_cfg.corpus == "transcripts" and train_cfg.only_positive:
-        convs = [c for c in convs if not any(t.rating == -1 for t in c.turns)]
-    splits = split_conversations(convs)
     shorten = train_cfg.shorten if train_cfg.direction == "forward" else 0.0
-    pairs = {name: make_pairs(part, model_cfg.context_turns, shorten if name != "test" else 0.0)
-             for name, part in splits.items()}
+    if train_cfg.corpus == "transcripts" and train_cfg.only_positive:
+        convs = load_corpus(train_cfg.corpus, train_cfg.data or None)
+        splits = split_conversations([c for c in convs if not any(t.rating == -1 for t in c.turns)])
+        pairs = {name: make_pairs(part, model_cfg.context_turns, shorten if name != "test" else 0.0)
+                 for name, part in splits.items()}
+    else:
+        splits, pairs = corpus_pairs(train_cfg.corpus, train_cfg.data or None,
+                                     model_cfg.context_turns, shorten)
     if train_cfg.max_entropy > 0:
         kept = drop_generic(pairs["train"], train_cfg.max_entropy)
         log(f"dropped {len(pairs['train']) - len(kept)} training pairs whose reply follows many "
@@ -77,12 +95,11 @@ def mix_base_corpus(pairs, model_cfg: ModelConfig, train_cfg: TrainConfig):
     it knew; the base corpus is the one named by the parent bundle's manifest."""
     import json
 
-    from train.corpora import load_corpus
-    from train.pairs import make_pairs, split_conversations
+    from train.pairs import corpus_pairs
 
-    manifest = json.loads((Path(train_cfg.init_from) / "manifest.json").read_text())
-    base = split_conversations(load_corpus(manifest["corpus"], manifest.get("path")))["train"]
-    base_pairs = make_pairs(base, model_cfg.context_turns)
+    manifest = json.loads((Path(train_cfg.init_from) / MANIFEST_FILE).read_text())
+    base_pairs = corpus_pairs(manifest["corpus"], manifest.get("path"),
+                              model_cfg.context_turns)[1]["train"]
     n_base = int(len(pairs) * train_cfg.base_mix / (1.0 - train_cfg.base_mix))
     rng = random.Random(train_cfg.seed)
     mixed = pairs + rng.sample(base_pairs, min(n_base, len(base_pairs)))
@@ -172,7 +189,7 @@ def build_or_load(train_cfg: TrainConfig, model_cfg: ModelConfig, vocab_size: in
     model_cfg = dataclasses.replace(model_cfg, vocab_size=vocab_size)
     model = build_model(model_cfg)
     if train_cfg.init_from:
-        parent = keras.models.load_model(Path(train_cfg.init_from) / "model.keras", compile=False)
+        parent = keras.models.load_model(Path(train_cfg.init_from) / MODEL_FILE, compile=False)
         model.set_weights(parent.get_weights())
     return compile_model(model, train_cfg), model_cfg
 
@@ -243,14 +260,14 @@ def callbacks(train_cfg: TrainConfig, out: Path):
         shutil.rmtree(ckpt)
     ckpt.mkdir(parents=True, exist_ok=True)
     if train_cfg.resume:
-        done = count_epochs(out / "history.csv") if (ckpt / "backup").exists() else 0
+        done = count_epochs(out / HISTORY_FILE) if (ckpt / "backup").exists() else 0
         log(f"resuming after epoch {done}" if done else "nothing to resume; starting afresh")
     cbs = [
         keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
         keras.callbacks.ModelCheckpoint(str(ckpt / "best.weights.h5"), monitor="val_loss",
                                         save_best_only=True, save_weights_only=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=train_cfg.patience),
-        keras.callbacks.CSVLogger(str(out / "history.csv"), append=train_cfg.resume),
+        keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=train_cfg.resume),
     ]
     if keras.backend.backend() == "tensorflow":
         cbs.append(keras.callbacks.TensorBoard(str(out / "logs"), write_graph=False))
@@ -291,8 +308,6 @@ def keep_best_weights(model, best: Path, valid, ema: bool) -> None:
 
 
 def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
-    from chatbot.bundle import CONFIG_FILE
-    from train.bundle_io import save_bundle_model
     from train.data import encode_pairs
     from train.pairs import write_manifest
     from train.plots import plot_history
@@ -307,7 +322,7 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
     log(f"pairs: {counts}")
     if not pairs["train"] or not pairs["valid"]:
         raise ConfigError("the corpus gave no training or validation pairs; is it too small?")
-    write_manifest(out / "manifest.json", train_cfg.corpus, train_cfg.data or None, splits,
+    write_manifest(out / MANIFEST_FILE, train_cfg.corpus, train_cfg.data or None, splits,
                    counts, model_cfg.context_turns)
     tokenizer = make_tokenizer(train_cfg, model_cfg, splits, out)
     train_data = encode_pairs(pairs["train"], tokenizer, model_cfg)
@@ -319,7 +334,7 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
     with distribution_scope():
         model, model_cfg = build_or_load(train_cfg, model_cfg, tokenizer.vocab_size)
     (out / CONFIG_FILE).write_text(model_cfg.to_json())
-    train_cfg.save(out / "train_config.json")
+    train_cfg.save(out / TRAIN_CONFIG_FILE)
     log(f"model: {model.count_params():,} parameters, arch={model_cfg.arch}, "
         f"mixed_precision={mixed}, backend={keras.backend.backend()}")
 
@@ -335,8 +350,8 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
     keep_best_weights(model, out / "checkpoints" / "best.weights.h5",
                       batches(valid_data, model_cfg, train_cfg, shuffle=False), train_cfg.ema > 0)
     keras.mixed_precision.set_global_policy("float32")
-    save_bundle_model(model, model_cfg, out)
-    plot_history(out / "history.csv", out / "curves.png")
+    save_model(model, model_cfg, out)
+    plot_history(out / HISTORY_FILE, out / CURVES_FILE)
     log(f"trained in {fit_s / 60:.1f} min ({train_data.n_tokens():,} target tokens per epoch); "
         f"bundle at {out} ({(time.monotonic() - t0) / 60:.1f} min in all)")
     return out
@@ -355,7 +370,7 @@ def evaluate_after_training(out: Path, train_cfg: TrainConfig) -> None:
     if not train_cfg.init_from:
         return
     parent = Path(train_cfg.init_from)
-    manifest = json.loads((parent / "manifest.json").read_text())
+    manifest = json.loads((parent / MANIFEST_FILE).read_text())
     base = evaluate_bundle(out, split="test", limit=train_cfg.eval_limit,
                            corpus=(manifest["corpus"], manifest.get("path")))
     metrics = json.loads((out / METRICS_FILE).read_text())
@@ -372,10 +387,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser(__doc__).parse_args(argv)
     try:
         train_cfg, model_cfg = configs_from_args(args)
-        if train_cfg.init_from and not Path(train_cfg.init_from, "model.keras").is_file():
+        if train_cfg.init_from and not is_bundle(train_cfg.init_from):
             raise ConfigError(f"--init-from {train_cfg.init_from}: no model.keras there")
         if train_cfg.init_from:  # fine-tuning keeps the parent's architecture and tokenizer
-            model_cfg = ModelConfig.load(Path(train_cfg.init_from) / "config.json")
+            model_cfg = ModelConfig.load(Path(train_cfg.init_from) / CONFIG_FILE)
         out = run(train_cfg, model_cfg)
         if train_cfg.eval_limit > 0:
             evaluate_after_training(out, train_cfg)

@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import pytest
 import sacrebleu
 from hypothesis import given
@@ -55,20 +54,6 @@ def test_mean_reply_words():
 def test_empty_inputs():
     for fn in (metrics.unique_reply_ratio, metrics.top1_reply_share, metrics.mean_reply_words):
         assert fn([]) == 0.0
-    assert metrics.percentile([], 50) == 0.0
-
-
-def test_percentile():
-    assert metrics.percentile([3, 1, 2], 50) == 2.0
-    assert metrics.percentile([10, 20], 95) == pytest.approx(19.5)
-    assert metrics.percentile([7], 95) == 7.0
-    with pytest.raises(ValueError):
-        metrics.percentile([1, 2], 101)
-
-
-@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=50), st.floats(0, 100))
-def test_percentile_matches_numpy(values, q):
-    assert metrics.percentile(values, q) == pytest.approx(np.percentile(values, q), abs=1e-6)
 
 
 @given(st.lists(st.text(" abc", max_size=12), max_size=20))

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from chatbot.bundle import is_bundle
 from chatbot.config import AppConfig
 
 TINY = Path("models/tiny")
@@ -16,22 +17,18 @@ TINY_ARGS = ["--corpus", "chitchat", "--max-pairs", "5000", "--epochs", "1",
              "--eval-limit", "0", "--out", str(TINY)]
 
 
-def has_bundle(path: Path) -> bool:
-    return (path / "model.keras").is_file() and (path / "tokenizer.model").is_file()
-
-
 def main() -> int:
     config = AppConfig.from_env()
     wanted = Path(config.model_dir)
     for path in (wanted, TINY):
-        if has_bundle(path):
+        if is_bundle(path):
             print(f"[lembra] serving the model bundle in {path}", file=sys.stderr)
             print(path)
             return 0
     print(f"[lembra] no model bundle in {wanted}: training a tiny one into {TINY} "
           "(5,000 pairs, 1 epoch; about 2-3 minutes on 2 CPU cores) ...", file=sys.stderr)
     start = time.monotonic()
-    from train.train import main as train_main
+    from train.train import main as train_main  # Keras loads only when there is training to do
 
     sys.stdout, real_stdout = sys.stderr, sys.stdout
     try:
