@@ -43,6 +43,7 @@ class _Request:
     options: DecodeOptions
     explain: bool
     future: Future
+    avoid: list[str] = dataclasses.field(default_factory=list)  # replies a regenerate replaces
     arrived: float = dataclasses.field(default_factory=time.perf_counter)
 
     def key(self) -> tuple[Any, ...]:
@@ -64,9 +65,9 @@ class Batcher:
         self._pid = os.getpid()
 
     def submit(self, bot: Bot, history: list[str], options: DecodeOptions,
-               explain: bool = False) -> Future:
+               explain: bool = False, avoid: list[str] | None = None) -> Future:
         """Queue one history; the future gives its Reply or the decoder's exception."""
-        request = _Request(bot, history, options, explain, Future())
+        request = _Request(bot, history, options, explain, Future(), list(avoid or []))
         with self._ready:
             if self._pid != os.getpid():  # forked after use: the parent's thread is not here
                 self._pid, self._pending, self._thread = os.getpid(), [], None
@@ -79,10 +80,10 @@ class Batcher:
         return request.future
 
     def reply(self, bot: Bot, history: list[str], options: DecodeOptions, explain: bool = False,
-              timeout: float | None = None) -> Reply:
+              timeout: float | None = None, avoid: list[str] | None = None) -> Reply:
         """Submit and wait; the Reply's latency covers the wait in the queue too."""
         start = time.perf_counter()
-        reply = self.submit(bot, history, options, explain).result(timeout)
+        reply = self.submit(bot, history, options, explain, avoid).result(timeout)
         return dataclasses.replace(reply, latency_ms=(time.perf_counter() - start) * 1000.0)
 
     # -- the decoding thread ----------------------------------------------------------------
@@ -116,7 +117,7 @@ class Batcher:
         first = batch[0]
         try:
             replies = first.bot.reply_batch([r.history for r in batch], first.options,
-                                            explain=first.explain)
+                                            explain=first.explain, avoid=[r.avoid for r in batch])
         except BaseException as exc:  # every waiting request hears of the failure
             for request in batch:
                 request.future.set_exception(exc)

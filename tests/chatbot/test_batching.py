@@ -23,8 +23,9 @@ class FakeBot:
         self.pause, self.fail = pause, fail
         self.threads: set[str] = set()
 
-    def reply_batch(self, histories, options=None, explain=False):
+    def reply_batch(self, histories, options=None, explain=False, avoid=None):
         self.calls.append((histories, options, explain))
+        self.avoided = avoid
         self.threads.add(threading.current_thread().name)
         time.sleep(self.pause)
         if self.fail is not None:
@@ -53,6 +54,20 @@ def test_concurrent_requests_share_one_decoder_call():
     assert len(bot.calls) == 1 and len(bot.calls[0][0]) == 8
     assert bot.threads == {"lembra-batcher"}
     assert all(r.latency_ms > 0 for r in replies)
+
+
+def test_each_request_keeps_the_replies_it_must_not_repeat():
+    bot, queue = FakeBot(), Batcher(window_ms=200, max_size=16)
+    start = threading.Barrier(2)
+
+    def one(avoid):
+        start.wait()
+        return queue.reply(bot, ["again"], DecodeOptions(), timeout=10, avoid=avoid)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(one, [["old reply"], []]))
+    assert len(bot.calls) == 1
+    assert sorted(bot.avoided) == [[], ["old reply"]]
 
 
 def test_batches_are_capped_at_max_size():
