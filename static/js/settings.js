@@ -51,7 +51,7 @@ export class Settings {
     this.dialog.querySelector("#opt-temperature-value").textContent =
       Number(this.temperature.value).toFixed(2);
     this.beam.disabled = this.mode.value !== "beam";
-    this.temperature.disabled = this.mode.value !== "sample";
+    this.temperature.disabled = !["sample", "rerank"].includes(this.mode.value);
   }
 
   save() {
