@@ -20,13 +20,11 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # A gthread worker accepts connections until it holds `worker_connections` (1000 by default), and
 # keep-alive clients hold theirs, so one worker can end up with nearly every visitor while the
-# others idle (seen under bench.load: 26/6, 32/0), which halves batching and doubles tail latency.
-# threads + 1 forces an even spread: a worker with every thread busy stops accepting, and it keeps
-# worker_connections - threads = 1 idle connection alive, so it closes most connections after
-# their response and the client's next request goes to whichever worker has room. A reconnect on
-# a LAN or from a proxy costs far less than a reply. bench.load on one machine, three runs with
-# threads + 1 against five with 2 x threads (the old setting): batching on 88-106 replies/s (mean
-# 98) against 68-95 (mean 83); batching off p99 659-863 ms against 993-1405 ms.
+# others idle, which halves batching and doubles tail latency. threads + 1 forces an even spread:
+# a worker with every thread busy stops accepting, and it keeps worker_connections - threads = 1
+# idle connection alive, so it closes most connections after their response and the client's next
+# request goes to whichever worker has room. A reconnect on a LAN or from a proxy costs far less
+# than a reply. The bench.load runs behind this are in docs/benchmarks.md.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(threads + 1)))
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -51,10 +49,9 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 def post_worker_init(worker):
     """Exempt everything loaded so far (TensorFlow, Keras, the model: millions of objects) from
-    garbage collection. Otherwise each full collection walks them all while holding the GIL;
-    under load, gc_collect_main was 2/3 of a worker's main-thread samples (py-spy), and
-    freezing gave 6-9% more replies/s in paired bench.load runs. New objects, the per-request
-    ones, are collected as before."""
+    garbage collection. Otherwise each full collection walks them all while holding the GIL,
+    which under load took most of a worker's main thread (docs/benchmarks.md). New objects, the
+    per-request ones, are collected as before."""
     import gc
 
     gc.collect()
@@ -63,10 +60,9 @@ def post_worker_init(worker):
 
 def tensorflow_threads(workers: int, cores: int) -> int:
     """Each worker's share of the cores. TensorFlow sizes its intra-op and inter-op pools to every
-    core in each process, so two workers on two cores ran eight pool threads (plus the request
-    threads), which preempt each other in the middle of the decoder's small matrix multiplies.
-    One pool thread each gave 14-19% more replies/s in three paired bench.load runs, batching
-    on and off alike."""
+    core in each process, so with several workers the pool threads outnumber the cores and
+    preempt each other in the middle of the decoder's small matrix multiplies (the measurements
+    are in docs/benchmarks.md)."""
     return max(1, cores // max(1, workers))
 
 
@@ -80,7 +76,7 @@ def on_starting(server):
     in one line and serving goes on: requests get a JSON 503 and /healthz says why until it is back.
     """
     from chatbot.config import AppConfig, ConfigError
-    from chatbot.db import upgrade
+    from chatbot.storage.db import upgrade
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     share = str(tensorflow_threads(server.cfg.workers, cores or 1))

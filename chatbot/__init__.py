@@ -7,7 +7,7 @@ Nothing heavy happens at import: TensorFlow, the database engine and the model a
 from __future__ import annotations
 
 import dataclasses
-import sqlite3  # noqa: F401  before TensorFlow, whose bundled SQLite lacks FTS5 (chatbot/search.py)
+import sqlite3  # noqa: F401  before TensorFlow, whose bundled SQLite lacks FTS5 (storage/search.py)
 from typing import Any
 
 from flask import Flask
@@ -35,9 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault(
         "AUTO_MIGRATE", make_url(app.config["DATABASE_URL"]).get_backend_name() == "sqlite")
 
-    from chatbot import db
-    from chatbot.web import admin, init_web
-    from chatbot.web.replies import init_bot
+    from chatbot import web
 
     if app.config["PROXY_HOPS"]:
         # Behind nginx & co.: trust their X-Forwarded-* so HTTPS is seen (HSTS, Secure cookies).
@@ -45,8 +43,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    db.init_app(app)
-    init_web(app)
-    admin.init_app(app)  # before init_bot: it may pick the model an admin activated
-    init_bot(app)
+    web.init_app(app)
     return app

@@ -1,6 +1,6 @@
 """Alembic environment: the database comes from DATABASE_URL (or the caller), never from alembic.ini.
 
-`chatbot.db.upgrade(url)` passes the URL in `config.attributes`; the `alembic` command line falls
+`chatbot.storage.db.upgrade(url)` passes the URL in `config.attributes`; the `alembic` command line falls
 back to `AppConfig.from_env()`, so `DATABASE_URL=postgresql+psycopg2://... alembic upgrade head`
 migrates the same database the app would use.
 """
@@ -10,8 +10,8 @@ from logging.config import fileConfig
 from alembic import context
 
 from chatbot.config import AppConfig
-from chatbot.db import Base, make_engine
-from chatbot.search import is_search_object
+from chatbot.storage.db import Base, make_engine
+from chatbot.storage.search import is_search_object
 
 config = context.config
 if config.config_file_name is not None:

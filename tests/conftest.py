@@ -1,9 +1,23 @@
-"""Shared fixtures: a tiny model really trained by the training pipeline, in seconds."""
+"""Shared fixtures: a tiny model really trained by the training pipeline, in seconds, and a
+temporary database.
 
+With `LEMBRA_TEST_DATABASE_URL=postgresql+psycopg2://postgres@127.0.0.1:5432/test` the database is
+PostgreSQL instead: a fresh database is created on that server and migrated once per session,
+every table is emptied before each test, and tests marked `sqlite_only` are skipped.
+"""
+
+import contextlib
 import os
 import sqlite3  # noqa: F401  (before TensorFlow, whose bundled SQLite lacks FTS5)
+import uuid
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from chatbot.storage.db import Base, make_engine, upgrade
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -22,3 +36,100 @@ def tiny_bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny_bundle")
     assert main([*TINY_MODEL_ARGS, "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def bot(tiny_bundle):
+    """The tiny bundle loaded once per session."""
+    from chatbot.bot import Bot
+
+    return Bot.load(tiny_bundle)
+
+
+TEST_DATABASE_URL = os.environ.get("LEMBRA_TEST_DATABASE_URL", "")
+POSTGRES_URL = os.environ.get("LEMBRA_TEST_POSTGRES_URL",
+                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only: needs the SQLite file itself (skipped on LEMBRA_TEST_DATABASE_URL)")
+    config.addinivalue_line(
+        "markers", "slow: takes more than 20 s; still in the default run (-m 'not slow' skips it)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not TEST_DATABASE_URL:
+        return
+    skip = pytest.mark.skip(reason="SQLite-specific; this run uses LEMBRA_TEST_DATABASE_URL")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@contextlib.contextmanager
+def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server at `server_url`, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with contextlib.suppress(Exception), admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def server_database() -> Iterator[str | None]:
+    """None for SQLite; else a new, migrated database on the LEMBRA_TEST_DATABASE_URL server."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    with throwaway_database(TEST_DATABASE_URL, "lembra_test") as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database, when a server is reachable (CI starts one)."""
+    databases = contextlib.ExitStack()
+    try:
+        url = databases.enter_context(throwaway_database(POSTGRES_URL, "lembra_pg"))
+    except Exception as exc:  # no server, no driver, no permission: nothing to test against
+        pytest.skip(f"PostgreSQL not available: {type(exc).__name__}")
+    with databases:
+        yield url
+
+
+def empty_tables(url: str) -> None:
+    """Empty every table (failing, not hanging, if a leftover transaction holds a lock)."""
+    engine = create_engine(url)
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path, server_database) -> str:
+    """A migrated database with empty tables: a new SQLite file, or the emptied server one."""
+    if server_database:
+        empty_tables(server_database)
+        return server_database
+    url = f"sqlite:///{tmp_path / 'lembra.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def session(database_url) -> Iterator[Session]:
+    """A session on `database_url`, as the app opens one per request."""
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()

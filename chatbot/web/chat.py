@@ -10,8 +10,8 @@ from flask import Blueprint, current_app, render_template
 
 from chatbot.web.api import owned_conversation
 from chatbot.web.i18n import script_strings
-from chatbot.web.replies import default_options, model_status
 from chatbot.web.security import csrf_token
+from chatbot.web.serving import default_options, model_status
 from chatbot.web.visitor import current_visitor
 
 bp = Blueprint("chat", __name__)

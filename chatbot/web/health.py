@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from chatbot.db import ping
-from chatbot.web.replies import model_status
+from chatbot.storage.db import ping
+from chatbot.web.database import get_session
+from chatbot.web.serving import model_status
 
 bp = Blueprint("health", __name__)
 
@@ -16,7 +17,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     loaded, model = model_status()
-    database = ping()
+    database = ping(get_session())
     ok = loaded and database
     body = {"status": "ok" if ok else "unavailable", "model_loaded": loaded,
             "database": "ok" if database else "unreachable"}

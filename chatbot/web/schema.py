@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import abort, current_app, request
 
-from chatbot.db import TITLE_CHARS, Conversation, Correction, Feedback, Message
+from chatbot.storage.db import Conversation, Correction, Feedback, Message
 
 COMMENT_CHARS = 2000
 
@@ -76,15 +76,6 @@ def comment(value: Any) -> str:
     if len(value) > COMMENT_CHARS:
         raise Invalid(f"comment is longer than {COMMENT_CHARS} characters")
     return storable(value, "comment").strip()
-
-
-def title_from(text: str) -> str:
-    """The first line of the first message, cut at a word near TITLE_CHARS."""
-    line = " ".join(text.split())
-    if len(line) <= TITLE_CHARS:
-        return line
-    cut = line[: TITLE_CHARS - 1].rsplit(" ", 1)[0]
-    return cut + "…"
 
 
 def _time(value: datetime) -> str:

@@ -1,5 +1,9 @@
 """Admin accounts, model switches, conversation reviews, and full-text search over messages.
 
+The search DDL is written out here, not imported, so this revision means the same thing forever:
+SQLite gets an FTS5 external-content table over messages.text kept in sync by three triggers,
+PostgreSQL a GIN index on to_tsvector('simple', text) (chatbot/storage/search.py queries them).
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28
@@ -8,12 +12,44 @@ Create Date: 2026-11-28
 import sqlalchemy as sa
 from alembic import op
 
-from chatbot.search import create_search_index, drop_search_index
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+SEARCH_DDL = {
+    "sqlite": [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(text, content='messages', "
+        "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+        "CREATE TRIGGER IF NOT EXISTS messages_fts_ai AFTER INSERT ON messages BEGIN "
+        "INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text); END",
+        "CREATE TRIGGER IF NOT EXISTS messages_fts_ad AFTER DELETE ON messages BEGIN "
+        "INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+        "CREATE TRIGGER IF NOT EXISTS messages_fts_au AFTER UPDATE OF text ON messages BEGIN "
+        "INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+        "INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text); END",
+        "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",  # index rows already there
+    ],
+    "postgresql": [
+        "CREATE INDEX IF NOT EXISTS ix_messages_text_search ON messages "
+        "USING gin (to_tsvector('simple', text))",
+    ],
+}
+SEARCH_DROP = {
+    "sqlite": [
+        "DROP TRIGGER IF EXISTS messages_fts_ai",
+        "DROP TRIGGER IF EXISTS messages_fts_ad",
+        "DROP TRIGGER IF EXISTS messages_fts_au",
+        "DROP TABLE IF EXISTS messages_fts",
+    ],
+    "postgresql": ["DROP INDEX IF EXISTS ix_messages_text_search"],
+}
+
+
+def _execute(statements: dict[str, list[str]]) -> None:
+    bind = op.get_bind()
+    for statement in statements.get(bind.dialect.name, []):
+        bind.execute(sa.text(statement))
 
 
 def upgrade() -> None:
@@ -50,11 +86,11 @@ def upgrade() -> None:
     )
     # The inbox lists newest first.
     op.create_index("ix_conversations_created_at", "conversations", ["created_at"])
-    create_search_index(op.get_bind())
+    _execute(SEARCH_DDL)
 
 
 def downgrade() -> None:
-    drop_search_index(op.get_bind())
+    _execute(SEARCH_DROP)
     op.drop_index("ix_conversations_created_at", table_name="conversations")
     op.drop_table("reviews")
     op.drop_table("model_switches")

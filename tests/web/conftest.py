@@ -1,96 +1,18 @@
-"""Fixtures for the web app: an app on a temporary SQLite file, visitors with their own cookies,
-and the real tiny model (from tests/conftest.py) loaded once per session.
-
-With `LEMBRA_TEST_DATABASE_URL=postgresql+psycopg2://postgres@127.0.0.1:5432/test` the apps use
-PostgreSQL instead: a fresh database is created on that server and migrated once per session,
-every table is emptied before each test, and tests marked `sqlite_only` are skipped.
-"""
+"""Fixtures for the web app: an app on a temporary database (tests/conftest.py says which),
+visitors with their own cookies, admins, and the real tiny model loaded once per session."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import close_all_sessions
 
 from chatbot import create_app
-from chatbot.db import Base, upgrade
-
-TEST_DATABASE_URL = os.environ.get("LEMBRA_TEST_DATABASE_URL", "")
-POSTGRES_URL = os.environ.get("LEMBRA_TEST_POSTGRES_URL",
-                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "sqlite_only: needs the SQLite file itself (skipped on LEMBRA_TEST_DATABASE_URL)")
-    config.addinivalue_line(
-        "markers", "slow: takes more than 20 s; still in the default run (-m 'not slow' skips it)")
-
-
-def pytest_collection_modifyitems(config, items):
-    if not TEST_DATABASE_URL:
-        return
-    skip = pytest.mark.skip(reason="SQLite-specific; this run uses LEMBRA_TEST_DATABASE_URL")
-    for item in items:
-        if "sqlite_only" in item.keywords:
-            item.add_marker(skip)
-
-
-@contextlib.contextmanager
-def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new, empty database on the server at `server_url`, dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with contextlib.suppress(Exception), admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def server_database() -> Iterator[str | None]:
-    """None for SQLite; else a new, migrated database on the LEMBRA_TEST_DATABASE_URL server."""
-    if not TEST_DATABASE_URL:
-        yield None
-        return
-    with throwaway_database(TEST_DATABASE_URL, "lembra_test") as url:
-        upgrade(url)
-        yield url
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database, when a server is reachable (CI starts one)."""
-    databases = contextlib.ExitStack()
-    try:
-        url = databases.enter_context(throwaway_database(POSTGRES_URL, "lembra_pg"))
-    except Exception as exc:  # no server, no driver, no permission: nothing to test against
-        pytest.skip(f"PostgreSQL not available: {type(exc).__name__}")
-    with databases:
-        yield url
-
-
-def empty_tables(url: str) -> None:
-    """Empty every table (failing, not hanging, if a leftover transaction holds a lock)."""
-    engine = create_engine(url)
-    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text("SET LOCAL lock_timeout = '20s'"))
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+from tests.conftest import empty_tables
 
 
 class Visitor:
@@ -131,8 +53,9 @@ class Admin:
     PASSWORD = "correct horse battery staple"
 
     def __init__(self, app: Flask, login: bool = True):
-        from chatbot.admin_accounts import set_admin
-        from chatbot.db import AdminUser, get_session
+        from chatbot.storage.accounts import set_admin
+        from chatbot.storage.db import AdminUser
+        from chatbot.web.database import get_session
 
         self.app = app
         self.client: FlaskClient = app.test_client()
@@ -196,13 +119,6 @@ def make_app(tmp_path, server_database) -> Iterator[Callable[..., Flask]]:
 def app(make_app) -> Flask:
     """An app without a model: everything but replies works."""
     return make_app()
-
-
-@pytest.fixture(scope="session")
-def bot(tiny_bundle):
-    from chatbot.bot import Bot
-
-    return Bot.load(tiny_bundle)
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from chatbot.db import Feedback, Message
+from chatbot.storage.db import Feedback, Message
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -426,3 +426,15 @@ def test_hsts_and_secure_cookie_behind_an_https_proxy(make_app):
     proxied = proxied_client.get("/", headers=forwarded)
     assert proxied.headers["Strict-Transport-Security"].startswith("max-age=")
     assert proxied_client.get_cookie("lembra_visitor").secure
+
+
+def test_user_message_and_reply_are_separate_transactions(model_app, chatter):
+    """The user's turn is committed before the model runs, the reply in a second transaction."""
+    conversation_id = chatter.new_conversation()
+    engine = model_app.extensions["lembra.db"].kw["bind"]
+    log: list[str] = []
+    event.listen(engine, "begin", lambda conn: log.append("begin"))
+    event.listen(engine, "commit", lambda conn: log.append("commit"))
+    response = chatter.post(f"/api/conversations/{conversation_id}/messages", {"text": "hello"})
+    assert response.status_code == 201
+    assert log == ["begin", "commit", "begin", "commit"]

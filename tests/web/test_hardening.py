@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import uuid
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from chatbot.db import Message
+from chatbot.storage.db import Message
 
 PAYLOADS = [
     '<script>window.__pwned = "script"</script>',
@@ -222,47 +219,6 @@ def test_generated_payloads_never_5xx_nor_lose_a_message(model_app, visitor_for,
     stored = {m["id"]: m["text"] for m in
               visitor.get(f"/api/conversations/{conversation_id}").get_json()["messages"]}
     assert stored == kept
-
-
-# The page renders hostile text inert
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-def test_script_payloads_are_shown_as_text_and_never_run(make_app):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
-    app = make_app()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{httpd.server_port}"
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-            page = browser.new_context().new_page()
-            dialogs: list[str] = []
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto(url)  # the page gives this browser its visitor cookie
-            token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-            headers = {"X-CSRF-Token": token}
-            created = page.request.post(f"{url}/api/conversations", data={}, headers=headers)
-            conversation_id = created.json()["id"]
-            for text in PAYLOADS:
-                page.request.post(f"{url}/api/conversations/{conversation_id}/messages",
-                                  data={"text": text}, headers=headers)
-            page.goto(f"{url}/c/{conversation_id}")
-            for text in PAYLOADS:
-                sync_api.expect(page.locator(".message.user .text", has_text=text)).to_have_count(1)
-            sync_api.expect(page.get_by_text(PAYLOADS[0][:40]).first).to_be_visible()
-            assert page.evaluate("typeof window.__pwned") == "undefined"
-            assert page.locator(".message script, .message img, .message svg").count() == 0
-            assert dialogs == []
-            browser.close()
-    finally:
-        httpd.shutdown()
-        thread.join()
 
 
 def test_rate_limits_are_shared_through_redis(make_app, visitor_for):

@@ -12,7 +12,8 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from chatbot.db import Message, get_session
+from chatbot.storage.db import Message
+from chatbot.web.database import get_session
 from train.corpora import load_transcripts
 
 pytestmark = pytest.mark.slow

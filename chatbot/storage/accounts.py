@@ -1,5 +1,5 @@
-"""Administrator accounts: salted password hashes (werkzeug.security), a lockout after repeated
-failed logins, and the `flask --app app create-admin NAME` command.
+"""Administrator accounts: salted password hashes (werkzeug.security) and a lockout after repeated
+failed logins. `flask --app app create-admin NAME` (chatbot/web/admin/auth.py) calls `set_admin`.
 
 After `MAX_FAILURES` wrong passwords in a row the account refuses every password, the right one
 included, for `LOCKOUT`; a right password before then resets the count. Flask-Limiter limits the
@@ -8,24 +8,26 @@ login route per address as well (`LEMBRA_RATELIMIT_LOGIN`), which covers guessin
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from chatbot.db import AdminUser, get_session, utcnow
+from chatbot.storage.db import AdminUser, utcnow
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 10
 NAME_CHARS = 64
-# Checked when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("lembra-no-such-admin")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the name is unknown, so a wrong name takes as long as a wrong password."""
+    return generate_password_hash("lembra-no-such-admin")
 
 
 class AccountError(ValueError):
@@ -60,7 +62,7 @@ def authenticate(session: Session, name: str, password: str) -> LoginResult:
     """The admin whose password this is, counting failures towards the lockout."""
     admin = session.scalar(select(AdminUser).where(AdminUser.name == name.strip()))
     if admin is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return LoginResult(None)
     now = utcnow()
     if admin.locked_until is not None and admin.locked_until > now:
@@ -75,22 +77,3 @@ def authenticate(session: Session, name: str, password: str) -> LoginResult:
     admin.failed_logins, admin.locked_until, admin.last_login_at = 0, None, now
     session.commit()
     return LoginResult(admin)
-
-
-def _read_password() -> str:
-    if sys.stdin.isatty():
-        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return sys.stdin.readline().rstrip("\r\n")  # piped: `printf '%s\n' "$PW" | flask create-admin`
-
-
-@click.command("create-admin")
-@click.argument("name")
-@click.option("--reset", is_flag=True, help="Change the password of an existing admin.")
-@with_appcontext
-def create_admin_command(name: str, reset: bool) -> None:
-    """Create an admin account; the password is prompted for, or read from stdin when piped."""
-    try:
-        admin = set_admin(get_session(), name, _read_password(), replace=reset)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"admin {admin.name!r} {'updated' if reset else 'created'}")

@@ -9,9 +9,10 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from chatbot.db import ModelSwitch, get_session
-from chatbot.model_registry import WATCHER, list_bundles
-from chatbot.web.replies import BOT
+from chatbot.storage.db import ModelSwitch
+from chatbot.web.admin.models import list_bundles
+from chatbot.web.database import get_session
+from chatbot.web.serving import BOT, WATCHER
 
 
 @pytest.fixture

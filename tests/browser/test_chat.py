@@ -6,87 +6,19 @@ Screenshots (light, dark, phone width, the explanation) are saved under artifact
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from werkzeug.serving import make_server
 
-from chatbot import create_app
+if TYPE_CHECKING:
+    from tests.browser.conftest import Server
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 PHONE = {"width": 375, "height": 740}
-
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
-                allow_module_level=True)
-
-
-class Server:
-    """The app on 127.0.0.1 at a free port, served by werkzeug in a background thread."""
-
-    def __init__(self, app):
-        self.app = app
-        self.httpd = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.thread.join()
-
-
-def serve(tmp_path_factory, name: str, **config) -> Server:
-    db = tmp_path_factory.mktemp(name) / "lembra.db"
-    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": f"sqlite:///{db}",
-                      "LOAD_MODEL": False, "RATELIMIT_ENABLED": False, **config})
-    return Server(app)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, bot) -> Iterator[Server]:
-    with serve(tmp_path_factory, "browser", BOT=bot) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def server_without_model(tmp_path_factory) -> Iterator[Server]:
-    with serve(tmp_path_factory, "browser_down") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_sync.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    """A fresh browser profile (so a new visitor) that fails the test on any console error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-    page = context.new_page()
-    errors: list[str] = []
-    # A 503 is what the no-model server is supposed to answer; anything else is a bug.
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and "status of 503" not in m.text else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert errors == [], errors
 
 
 def open_chat(page, server: Server, path: str = "/") -> None:

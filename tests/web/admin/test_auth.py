@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing.converters import AnyConverter, NumberConverter
 
-from chatbot import admin_accounts
-from chatbot.db import AdminUser, get_session, utcnow
+from chatbot.storage import accounts
+from chatbot.storage.db import AdminUser, utcnow
+from chatbot.web.database import get_session
 
 
 def sample(converter) -> object:
@@ -89,7 +90,7 @@ def test_wrong_password_and_unknown_name(app, admin_for):
 
 def test_lockout_after_repeated_failures(app, admin_for):
     admin = admin_for(app, login=False)
-    for _ in range(admin_accounts.MAX_FAILURES - 1):
+    for _ in range(accounts.MAX_FAILURES - 1):
         assert admin.login("wrong password!").status_code == 401
     assert admin.login("wrong password!").status_code == 429
     response = admin.login()  # the right password, but locked
@@ -105,7 +106,7 @@ def test_lockout_after_repeated_failures(app, admin_for):
 
 def test_a_good_login_resets_the_failure_count(app, admin_for):
     admin = admin_for(app, login=False)
-    for _ in range(admin_accounts.MAX_FAILURES - 1):
+    for _ in range(accounts.MAX_FAILURES - 1):
         admin.login("wrong password!")
     assert admin.login().status_code == 302
     with app.app_context():
@@ -131,7 +132,7 @@ def test_session_cookie_flags(app, admin_for):
 def test_idle_session_expires(app, admin_for, monkeypatch):
     admin = admin_for(app)
     assert admin.get("/admin/").status_code == 200
-    import chatbot.web.admin_auth as auth
+    import chatbot.web.admin.auth as auth
 
     later = auth.time.time() + app.config["ADMIN_SESSION_MINUTES"] * 60 + 5
     monkeypatch.setattr(auth.time, "time", lambda: later)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.web.test_browser import browser, expect, open_chat, page, send, server  # noqa: F401
+from tests.browser.test_chat import expect, open_chat, send
 
 
-def test_a_better_answer_is_suggested_with_the_keyboard(page, server):  # noqa: F811
+def test_a_better_answer_is_suggested_with_the_keyboard(page, server):
     open_chat(page, server)
     send(page, "hello")
     reply = page.locator(".message.bot").last

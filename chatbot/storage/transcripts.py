@@ -23,8 +23,8 @@ from datetime import UTC
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from chatbot.db import Conversation, Correction, Feedback, Message, Review, utcnow
-from chatbot.search import Filters
+from chatbot.storage.db import Conversation, Correction, Feedback, Message, Review, utcnow
+from chatbot.storage.search import Filters
 
 PAGE_SIZE = 25
 EXPORT_CHUNK = 200
@@ -106,6 +106,16 @@ def _with_messages():
 def transcript(session: Session, conversation_id: int) -> Conversation | None:
     return session.scalar(select(Conversation).where(Conversation.id == conversation_id)
                           .options(*_with_messages()))
+
+
+def delete(session: Session, conversation: Conversation) -> None:
+    """Delete a conversation for good: its messages, feedback, corrections and review go too."""
+    session.delete(conversation)
+    session.commit()
+
+
+def review_of(session: Session, conversation_id: int) -> Review | None:
+    return session.get(Review, conversation_id)
 
 
 CORRECTION_STATUSES = ("accepted", "rejected", "pending")

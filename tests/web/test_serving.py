@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from chatbot.config import AppConfig
-from chatbot.web.replies import BATCHER
+from chatbot.web.serving import BATCHER
 
 
 def post_concurrently(app, visitor_for, count: int) -> list:

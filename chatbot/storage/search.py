@@ -2,10 +2,11 @@
 
 SQLite: an FTS5 external-content table `messages_fts` indexes `messages.text`; three triggers keep
 it in sync (cascading deletes fire them too). PostgreSQL: a GIN index on
-`to_tsvector('simple', text)` answers `plainto_tsquery`. Either way the visitor's words are bound
-parameters, never SQL; on SQLite each word is quoted, so FTS syntax (`"`, `*`, `(`, `NEAR`, `-`)
-is searched for as text. A query with no word characters at all falls back to a substring match.
-See https://www.sqlite.org/fts5.html#external_content_tables.
+`to_tsvector('simple', text)` answers `plainto_tsquery`. Migration 0002 creates both (they live
+outside the ORM models, so a schema from `Base.metadata.create_all` has no search). Either way the
+visitor's words are bound parameters, never SQL; on SQLite each word is quoted, so FTS syntax
+(`"`, `*`, `(`, `NEAR`, `-`) is searched for as text. A query with no word characters at all
+falls back to a substring match. See https://www.sqlite.org/fts5.html#external_content_tables.
 """
 
 from __future__ import annotations
@@ -15,59 +16,18 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import DDL, Select, and_, event, exists, func, literal_column, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import Select, and_, exists, func, literal_column, select, text
 
-from chatbot.db import Conversation, Feedback, Message, Review
+from chatbot.storage.db import Conversation, Feedback, Message, Review
 
 FTS_TABLE = "messages_fts"
 PG_INDEX = "ix_messages_text_search"
 WORD = re.compile(r"\w+")
 
-SQLITE_DDL = [
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(text, content='messages', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON messages BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON messages BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE OF text ON messages BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text); "
-    f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",  # index rows already there
-]
-SQLITE_DROP = [f"DROP TRIGGER IF EXISTS {FTS_TABLE}_{t}" for t in ("ai", "ad", "au")] + [
-    f"DROP TABLE IF EXISTS {FTS_TABLE}"]
-POSTGRES_DDL = [f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON messages "
-                "USING gin (to_tsvector('simple', text))"]
-POSTGRES_DROP = [f"DROP INDEX IF EXISTS {PG_INDEX}"]
-
-
-def create_search_index(connection: Connection) -> None:
-    """The FTS5 table and triggers (SQLite) or the GIN index (PostgreSQL); idempotent."""
-    statements = {"sqlite": SQLITE_DDL, "postgresql": POSTGRES_DDL}.get(
-        connection.dialect.name, [])
-    for statement in statements:
-        connection.execute(text(statement))
-
-
-def drop_search_index(connection: Connection) -> None:
-    statements = {"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP}.get(
-        connection.dialect.name, [])
-    for statement in statements:
-        connection.execute(text(statement))
-
 
 def is_search_object(name: str | None) -> bool:
     """True for the tables and index that search adds outside the ORM models (for Alembic)."""
     return bool(name) and (name.startswith(FTS_TABLE) or name == PG_INDEX)
-
-
-# A schema built by `Base.metadata.create_all` (not by the migrations) gets the index too.
-for _dialect, _statements in (("sqlite", SQLITE_DDL), ("postgresql", POSTGRES_DDL)):
-    for _statement in _statements:
-        event.listen(Message.__table__, "after_create",
-                     DDL(_statement).execute_if(dialect=_dialect))
 
 
 def matching_messages(dialect: str, query: str):
@@ -158,10 +118,4 @@ class Filters:
             query = query.where(~exists().where(
                 Review.conversation_id == Conversation.id, Review.reviewed_at.is_not(None)))
         return query
-
-
-def filtered_conversations(dialect: str, filters: Filters) -> Select:
-    """Conversations matching `filters`, newest first."""
-    query = filters.apply(select(Conversation), dialect)
-    return query.order_by(Conversation.created_at.desc(), Conversation.id.desc())
 

@@ -6,28 +6,20 @@ Screenshots of the inbox and the dashboard are saved under artifacts/.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from chatbot import create_app
-from chatbot.admin_accounts import set_admin
-from chatbot.db import Conversation, Feedback, Message, get_session, utcnow
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from chatbot.storage.accounts import set_admin
+from chatbot.storage.db import Conversation, Feedback, Message, utcnow
+from chatbot.web.database import get_session
+from tests.browser.test_chat import ARTIFACTS
 from train.corpora import load_transcripts
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
 NAME, PASSWORD = "reviewer", "a long admin password"
-
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
-                allow_module_level=True)
 
 CHATS = [
     ("Do you like pizza with pineapple?", "i don't know", -1),
@@ -61,33 +53,10 @@ def seed(app) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    db = tmp_path_factory.mktemp("admin_browser") / "lembra.db"
-    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": f"sqlite:///{db}",
-                      "LOAD_MODEL": False, "RATELIMIT_ENABLED": False})
-    seed(app)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
-
-
-@pytest.fixture
-def page(server):
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US",
-                                      accept_downloads=True)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page
-        context.close()
-        browser.close()
-        assert errors == [], errors
+def server(server_without_model) -> str:
+    """The session's server without a model, seeded with the fortnight above."""
+    seed(server_without_model.app)
+    return server_without_model.url
 
 
 def screenshot(page, name: str) -> None:

@@ -18,10 +18,10 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from chatbot import admin_transcripts as service
-from chatbot.db import Review, get_session
-from chatbot.search import Filters
-from chatbot.web.admin_auth import current_admin
+from chatbot.storage import transcripts
+from chatbot.storage.search import Filters
+from chatbot.web.admin.auth import current_admin
+from chatbot.web.database import get_session
 
 bp = Blueprint("admin_transcripts", __name__, url_prefix="/admin")
 
@@ -30,29 +30,29 @@ bp = Blueprint("admin_transcripts", __name__, url_prefix="/admin")
 def inbox() -> str:
     filters = Filters.from_args(request.args)
     session = get_session()
-    page = service.inbox(session, filters, request.args.get("page", 1, type=int) or 1)
+    page = transcripts.inbox(session, filters, request.args.get("page", 1, type=int) or 1)
     return render_template("admin/inbox.html", page=page, filters=filters,
-                           args=filters.to_args(), models=service.model_versions(session))
+                           args=filters.to_args(), models=transcripts.model_versions(session))
 
 
 @bp.get("/transcripts/<int:conversation_id>")
 def show(conversation_id: int) -> str:
-    conversation = service.transcript(get_session(), conversation_id)
+    conversation = transcripts.transcript(get_session(), conversation_id)
     if conversation is None:
         abort(404, description=_("No such conversation."))
     return render_template("admin/transcript.html", conversation=conversation,
-                           review=get_session().get(Review, conversation_id),
+                           review=transcripts.review_of(get_session(), conversation_id),
                            back=request.args.get("back", ""))
 
 
 @bp.post("/transcripts/<int:conversation_id>/review")
 def review(conversation_id: int) -> BaseResponse:
-    if service.transcript(get_session(), conversation_id) is None:
+    if transcripts.transcript(get_session(), conversation_id) is None:
         abort(404, description=_("No such conversation."))
-    service.set_review(get_session(), conversation_id, current_admin().name,
-                       flagged=bool(request.form.get("flagged")),
-                       reviewed=bool(request.form.get("reviewed")),
-                       tags=request.form.get("tags", ""))
+    transcripts.set_review(get_session(), conversation_id, current_admin().name,
+                           flagged=bool(request.form.get("flagged")),
+                           reviewed=bool(request.form.get("reviewed")),
+                           tags=request.form.get("tags", ""))
     flash(_("Review saved."))
     return redirect(url_for(".show", conversation_id=conversation_id))
 
@@ -60,8 +60,8 @@ def review(conversation_id: int) -> BaseResponse:
 @bp.post("/corrections/<int:correction_id>/<any(accept, reject, reopen):action>")
 def correction(correction_id: int, action: str) -> BaseResponse:
     status = {"accept": "accepted", "reject": "rejected", "reopen": "pending"}[action]
-    reviewed = service.review_correction(get_session(), correction_id, current_admin().name,
-                                         status)
+    reviewed = transcripts.review_correction(get_session(), correction_id, current_admin().name,
+                                             status)
     if reviewed is None:
         abort(404, description=_("No such correction."))
     messages = {"accepted": _("Correction accepted: it is a training target now."),
@@ -75,13 +75,12 @@ def correction(correction_id: int, action: str) -> BaseResponse:
 @bp.post("/transcripts/<int:conversation_id>/delete")
 def delete(conversation_id: int) -> BaseResponse:
     session = get_session()
-    conversation = service.transcript(session, conversation_id)
+    conversation = transcripts.transcript(session, conversation_id)
     if conversation is None:
         abort(404, description=_("No such conversation."))
     if request.form.get("confirm") != "yes":
         abort(400, description=_("Tick the box to confirm the deletion."))
-    session.delete(conversation)
-    session.commit()
+    transcripts.delete(session, conversation)
     flash(_("Conversation %(id)s deleted.", id=conversation_id))
     return redirect(url_for(".inbox"))
 
@@ -98,12 +97,12 @@ def _download(body, mimetype: str, filename: str) -> Response:
 def export_jsonl() -> Response:
     filters = Filters.from_args(request.args)
     text_only = request.args.get("text_only") in ("1", "on", "true")
-    return _download(service.export_jsonl(get_session(), filters, text_only),
+    return _download(transcripts.export_jsonl(get_session(), filters, text_only),
                      "application/x-ndjson", "lembra-transcripts.jsonl")
 
 
 @bp.get("/export.csv")
 def export_csv() -> Response:
     filters = Filters.from_args(request.args)
-    return _download(service.export_csv(get_session(), filters),
+    return _download(transcripts.export_csv(get_session(), filters),
                      "text/csv", "lembra-transcripts.csv")

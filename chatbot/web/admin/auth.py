@@ -5,16 +5,18 @@ HTTPS, and expires after `ADMIN_SESSION_MINUTES` without a request (checked here
 stolen cookie would not expire by itself). Logging in starts a fresh session (no fixation).
 Every state-changing `/admin` request, the login form included, needs the CSRF token: the
 HMAC of `security.csrf_token` over a random nonce kept in the session, sent as the `csrf_token`
-form field or the `X-CSRF-Token` header.
+form field or the `X-CSRF-Token` header. `flask --app app create-admin NAME` makes an account.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import sys
 import time
 from urllib.parse import urlsplit
 
+import click
 from flask import (
     Blueprint,
     Flask,
@@ -30,12 +32,14 @@ from flask import (
     session,
     url_for,
 )
+from flask.cli import with_appcontext
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from chatbot.admin_accounts import authenticate
-from chatbot.db import AdminUser, get_session
+from chatbot.storage.accounts import AccountError, authenticate, set_admin
+from chatbot.storage.db import AdminUser
+from chatbot.web.database import get_session
 from chatbot.web.security import CSRF_HEADER, UNSAFE_METHODS, csrf_token
 
 bp = Blueprint("admin_auth", __name__, url_prefix="/admin")
@@ -130,3 +134,25 @@ def login() -> str | BaseResponse | tuple[str, int]:
 def logout() -> BaseResponse:
     session.clear()
     return redirect(url_for("admin_auth.login"))
+
+
+# -- the create-admin command -------------------------------------------------------------------
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")  # piped: `printf '%s\n' "$PW" | flask create-admin`
+
+
+@click.command("create-admin")
+@click.argument("name")
+@click.option("--reset", is_flag=True, help="Change the password of an existing admin.")
+@with_appcontext
+def create_admin_command(name: str, reset: bool) -> None:
+    """Create an admin account; the password is prompted for, or read from stdin when piped."""
+    try:
+        admin = set_admin(get_session(), name, _read_password(), replace=reset)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"admin {admin.name!r} {'updated' if reset else 'created'}")

@@ -1,7 +1,7 @@
 """The admin area at `/admin`: sign-in, transcript review, dashboard and models.
 
-One blueprint per concept (admin_auth, admin_transcripts, admin_dashboard, admin_models), all
-behind `admin_auth.guard`, which runs before every request whose path starts with /admin.
+One blueprint per page family (`auth`, `transcripts`, `dashboard`, `models`), all behind
+`auth.guard`, which runs before every request whose path starts with /admin.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from datetime import timedelta
 
 from flask import Flask, request
 
-from chatbot import model_registry
-from chatbot.admin_accounts import create_admin_command
+from chatbot.web.admin import auth, dashboard, models, transcripts
 
 
 def _login_address() -> str:
@@ -19,16 +18,14 @@ def _login_address() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Register the admin blueprints, the login limit, the CLI command and the model watcher."""
-    from chatbot.web import admin_auth, admin_dashboard, admin_models, admin_transcripts
-
-    app.session_interface = admin_auth.SessionInterface()
+    """Register the admin blueprints, the login limit and the create-admin command."""
+    app.session_interface = auth.SessionInterface()
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         minutes=app.config["ADMIN_SESSION_MINUTES"])
-    app.before_request(admin_auth.guard)
-    for module in (admin_auth, admin_transcripts, admin_dashboard, admin_models):
+    app.before_request(auth.guard)
+    for module in (auth, transcripts, dashboard, models):
         app.register_blueprint(module.bp)
-    app.jinja_env.globals["admin_csrf_token"] = admin_auth.admin_csrf_token
+    app.jinja_env.globals["admin_csrf_token"] = auth.admin_csrf_token
 
     limiter = app.extensions.get("lembra.limiter")
     if limiter is not None:  # failed and successful attempts alike, per address
@@ -36,5 +33,4 @@ def init_app(app: Flask) -> None:
         app.view_functions["admin_auth.login"] = limiter.limit(
             lambda: app.config["RATELIMIT_LOGIN"], key_func=_login_address,
             methods=["POST"])(view)
-    app.cli.add_command(create_admin_command)
-    model_registry.init_app(app)
+    app.cli.add_command(auth.create_admin_command)

@@ -17,8 +17,8 @@ from datetime import date, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from chatbot.db import Conversation, Feedback, Message, utcnow
-from chatbot.search import day_start
+from chatbot.storage.db import Conversation, Feedback, Message, utcnow
+from chatbot.storage.search import day_start
 
 
 def percentile(values: list[float], q: float) -> float | None:

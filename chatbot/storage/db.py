@@ -1,23 +1,19 @@
-"""The database: SQLAlchemy 2.x models, one engine per app, one session per request.
+"""The database: SQLAlchemy 2.x models, the engine, the migrations, and retention.
 
 SQLite is the default (WAL so readers never wait for the writer, a busy timeout so two writers
 queue instead of failing, foreign keys so deleting a conversation deletes its messages); any
 `DATABASE_URL` SQLAlchemy understands (e.g. `postgresql+psycopg2://...`) works unchanged.
-The schema lives in Alembic migrations (`migrations/`); `upgrade()` applies them, and
-`flask --app app init-db` is the command that calls it. `flask --app app purge --older-than 30d`
-deletes old transcripts (also `12h`, `2w`; `--older-than-days N` still works).
+The schema lives in Alembic migrations (`migrations/`); `upgrade()` applies them. The web app's
+session per request and the `init-db` and `purge` commands are in `chatbot/web/database.py`.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import click
-from flask import Flask, current_app, g
-from flask.cli import with_appcontext
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -42,11 +38,11 @@ from sqlalchemy.orm import (
     Session,
     mapped_column,
     relationship,
-    sessionmaker,
 )
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 TITLE_CHARS = 80
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -132,7 +128,7 @@ class Correction(Base):
     """A better answer a visitor proposed for one bot reply; an admin accepts or rejects it.
 
     Accepted corrections replace the reply's text as the training target (see
-    `chatbot.admin_transcripts.transcript_record`); pending and rejected ones are never used.
+    `chatbot.storage.transcripts.transcript_record`); pending and rejected ones are never used.
     """
 
     __tablename__ = "corrections"
@@ -220,105 +216,22 @@ def upgrade(url: str) -> None:
     command.upgrade(config, "head")
 
 
-def init_app(app: Flask) -> None:
-    """Create this app's engine, migrate SQLite on start, and close each request's session."""
-    url = app.config["DATABASE_URL"]
-    if app.config["AUTO_MIGRATE"]:
-        upgrade(url)
-    engine = make_engine(url)
-    app.extensions["lembra.db"] = sessionmaker(engine, expire_on_commit=False)
-    app.teardown_appcontext(_close_session)
-    app.cli.add_command(init_db_command)
-    app.cli.add_command(purge_command)
-
-
-def get_session() -> Session:
-    """The session of the current request, opened on first use."""
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["lembra.db"]()
-    return g.db_session
-
-
-def _close_session(_exc: BaseException | None = None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
-
-
-def ping() -> bool:
+def ping(session: Session) -> bool:
     """True when the database answers a trivial query."""
     try:
-        get_session().execute(text("SELECT 1"))
-        get_session().rollback()
+        session.execute(text("SELECT 1"))
+        session.rollback()
         return True
     except Exception:  # any driver error means "not reachable"
-        current_app.logger.exception("database ping failed")
+        log.exception("database ping failed")
         return False
 
 
-AGE = re.compile(r"(\d+)\s*([hdw])")
-AGE_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_age(value: str) -> timedelta:
-    """'30d', '12h' or '2w' as a timedelta; ValueError for anything else."""
-    match = AGE.fullmatch(value.strip().lower())
-    if match is None:
-        raise ValueError(f"{value!r} is not an age like 30d, 12h or 2w")
-    return timedelta(**{AGE_UNITS[match.group(2)]: int(match.group(1))})
-
-
-def purge(session: Session, older_than: timedelta | int) -> int:
-    """Delete conversations untouched for `older_than` (a timedelta, or days); returns how many."""
-    if not isinstance(older_than, timedelta):
-        older_than = timedelta(days=older_than)
+def purge(session: Session, older_than: timedelta) -> int:
+    """Delete conversations untouched for `older_than`; returns how many."""
     cutoff = utcnow() - older_than
     old = session.scalars(select(Conversation).where(Conversation.updated_at < cutoff)).all()
     for conversation in old:
         session.delete(conversation)
     session.commit()
     return len(old)
-
-
-@click.command("init-db")
-@with_appcontext
-def init_db_command() -> None:
-    """Create or upgrade the tables at DATABASE_URL."""
-    url = current_app.config["DATABASE_URL"]
-    upgrade(url)
-    click.echo(f"database at {make_url(url).render_as_string(hide_password=True)} is up to date")
-
-
-class AgeType(click.ParamType):
-    name = "age"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        try:
-            return parse_age(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-@click.command("purge")
-@click.option("--older-than", "older_than", type=AgeType(),
-              help="Delete conversations (with their messages, feedback and corrections) idle "
-                   "this long: 30d, 12h or 2w.")
-@click.option("--older-than-days", type=click.IntRange(min=0),
-              help="The same in days (older form of --older-than).")
-@with_appcontext
-def purge_command(older_than: timedelta | None, older_than_days: int | None) -> None:
-    """Delete old transcripts, for a retention policy (run it from cron)."""
-    if (older_than is None) == (older_than_days is None):
-        raise click.UsageError("give exactly one of --older-than (e.g. 30d) or --older-than-days")
-    age = older_than if older_than is not None else timedelta(days=older_than_days)
-    count = purge(get_session(), age)
-    click.echo(f"deleted {count} conversation(s) idle for more than {_describe(age)}")
-
-
-def _describe(age: timedelta) -> str:
-    hours = int(age.total_seconds() // 3600)
-    if hours % 24:
-        return f"{hours} hours"
-    return f"{hours // 24} days"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from chatbot.admin_stats import dashboard, percentile
-from chatbot.db import Conversation, Feedback, Message, get_session, utcnow
+from chatbot.storage.db import Conversation, Feedback, Message, utcnow
+from chatbot.storage.stats import dashboard, percentile
+from chatbot.web.database import get_session
 
 
 def seed(app) -> None:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from chatbot.db import Conversation, Feedback, Message, get_session, upgrade
+from chatbot.storage.db import Conversation, Feedback, Message, upgrade
+from chatbot.web.database import get_session
 from train.corpora import load_transcripts
 
 OPTIONS = {"mode": "beam", "beam_width": 3}

@@ -1,0 +1,202 @@
+"""A visitor's conversations: the queries behind the chat API.
+
+Every lookup is scoped to the visitor's id, so another visitor's conversation is `None` exactly
+like a missing one. Adding a message commits the user's turn before the caller runs the model,
+so a slow reply never holds a database transaction open; the reply is a second transaction.
+`Refused` carries the sentence the visitor sees when a request cannot be done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from chatbot.storage.db import TITLE_CHARS, Conversation, Correction, Feedback, Message, utcnow
+
+MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; a larger one cannot exist
+
+
+class Refused(ValueError):
+    """The request is well-formed but this conversation or message cannot take it."""
+
+
+def title_from(text: str) -> str:
+    """The first line of the first message, cut at a word near TITLE_CHARS."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[: TITLE_CHARS - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+# -- lookups ------------------------------------------------------------------------------------
+
+
+def owned_conversation(session: Session, visitor_id: str, conversation_id: int) -> Conversation | None:
+    if conversation_id > MAX_ID:
+        return None
+    return session.scalar(select(Conversation).where(
+        Conversation.id == conversation_id, Conversation.visitor_id == visitor_id))
+
+
+def owned_message(session: Session, visitor_id: str, message_id: int) -> Message | None:
+    if message_id > MAX_ID:
+        return None
+    return session.scalar(select(Message).join(Conversation).where(
+        Message.id == message_id, Conversation.visitor_id == visitor_id))
+
+
+def search(session: Session, visitor_id: str, query: str, limit: int) -> list[Conversation]:
+    """The visitor's conversations whose title or any message contains `query`, newest first."""
+    found = select(Conversation).where(Conversation.visitor_id == visitor_id)
+    query = query.lower()
+    if query:
+        in_messages = exists().where(Message.conversation_id == Conversation.id,
+                                     func.lower(Message.text).contains(query, autoescape=True))
+        found = found.where(or_(func.lower(Conversation.title).contains(query, autoescape=True),
+                                in_messages))
+    return list(session.scalars(
+        found.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)))
+
+
+def messages(session: Session, conversation: Conversation) -> list[Message]:
+    """The conversation's messages, oldest first, with their feedback and corrections."""
+    return list(session.scalars(
+        select(Message).where(Message.conversation_id == conversation.id)
+        .options(selectinload(Message.feedback), selectinload(Message.corrections))
+        .order_by(Message.id)))
+
+
+def export(session: Session, visitor_id: str) -> list[Conversation]:
+    """Every conversation of the visitor, oldest first, with messages, feedback and corrections."""
+    loaded = selectinload(Conversation.messages)
+    return list(session.scalars(
+        select(Conversation).where(Conversation.visitor_id == visitor_id)
+        .options(loaded.selectinload(Message.feedback), loaded.selectinload(Message.corrections))
+        .order_by(Conversation.created_at)))
+
+
+# -- history for the model ----------------------------------------------------------------------
+
+
+def turns(session: Session, conversation_id: int, before_id: int | None = None) -> list[tuple[str, str]]:
+    """(role, text) of the stored messages, oldest first; only those before `before_id` if given."""
+    query = select(Message.role, Message.text).where(Message.conversation_id == conversation_id)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    return [tuple(row) for row in session.execute(query.order_by(Message.id))]
+
+
+def history_turns(turns: Iterable[tuple[str, str]]) -> list[str]:
+    """(role, text) pairs, oldest first, as alternating turns ending with the user's.
+
+    A user message whose reply failed is followed by the user's next message; the two are joined
+    so the model still sees turns that alternate.
+    """
+    merged: list[tuple[str, str]] = []
+    for role, text in turns:
+        if merged and merged[-1][0] == role:
+            merged[-1] = (role, merged[-1][1] + "\n" + text)
+        else:
+            merged.append((role, text))
+    return [text for _, text in merged]
+
+
+def history_before(session: Session, message: Message) -> list[str]:
+    """The turns the model saw when it wrote `message`; the read transaction is ended, so the
+    model can run next without holding it."""
+    history = history_turns(turns(session, message.conversation_id, message.id))
+    session.commit()
+    return history
+
+
+def history_to_answer_again(session: Session, conversation: Conversation) -> tuple[list[str], Message | None]:
+    """The turns for a new answer to the last user message, and the bot reply that answer
+    replaces (None when the last message is the user's, after a failed reply)."""
+    last = session.scalar(select(Message).where(Message.conversation_id == conversation.id)
+                          .order_by(Message.id.desc()).limit(1))
+    if last is None:
+        raise Refused("there is no message to reply to")
+    replaced = last if last.role == "bot" else None
+    history = history_turns(turns(session, conversation.id, replaced.id if replaced else None))
+    session.commit()  # end the read transaction before the model runs
+    return history, replaced
+
+
+# -- writes -------------------------------------------------------------------------------------
+
+
+def create(session: Session, visitor_id: str, title: str) -> Conversation:
+    conversation = Conversation(visitor_id=visitor_id, title=title_from(title))
+    session.add(conversation)
+    session.commit()
+    return conversation
+
+
+def delete(session: Session, conversation: Conversation) -> None:
+    """Delete the conversation with its messages, feedback and corrections, for good."""
+    session.delete(conversation)
+    session.commit()
+
+
+def add_message(session: Session, conversation: Conversation, text: str,
+                max_turns: int) -> tuple[Message, list[str]]:
+    """Store the user's message (committed) and return it with the turns the model answers."""
+    stored = turns(session, conversation.id)  # every stored message: their number is the turn count
+    if len(stored) >= max_turns:
+        raise Refused("this conversation is full; start a new one")
+    message = Message(conversation_id=conversation.id, role="user", text=text)
+    if not conversation.title:
+        conversation.title = title_from(text)
+    conversation.updated_at = utcnow()
+    session.add(message)
+    session.commit()
+    return message, history_turns([*stored, ("user", text)])
+
+
+def add_reply(session: Session, conversation: Conversation, text: str, *, model_version: str,
+              options: dict[str, Any], latency_ms: float, explanation: dict | None,
+              replaces: Message | None = None) -> Message:
+    """Store the bot's reply (committed), deleting the reply it `replaces` in the same transaction."""
+    if replaces is not None:
+        session.delete(replaces)
+    message = Message(conversation_id=conversation.id, role="bot", text=text,
+                      model_version=model_version, options=options,
+                      latency_ms=round(latency_ms, 1), explanation=explanation,
+                      feedback=None, corrections=[])
+    conversation.updated_at = utcnow()
+    session.add(message)
+    session.commit()
+    return message
+
+
+def rate(session: Session, message: Message, rating: int, comment: str) -> Feedback:
+    """Rate a bot reply; rating again replaces the rating."""
+    feedback = session.get(Feedback, message.id) or Feedback(message_id=message.id)
+    feedback.rating, feedback.comment, feedback.created_at = rating, comment, utcnow()
+    session.add(feedback)
+    session.commit()
+    return feedback
+
+
+def unrate(session: Session, message: Message) -> None:
+    feedback = session.get(Feedback, message.id)
+    if feedback is not None:
+        session.delete(feedback)
+        session.commit()
+
+
+def correct(session: Session, message: Message, text: str) -> Correction:
+    """A better answer to a bot reply, pending until an admin accepts or rejects it."""
+    correction = Correction(message_id=message.id, text=text, status="pending")
+    session.add(correction)
+    session.commit()
+    return correction
+
+
+def store_explanation(session: Session, message: Message, explanation: dict) -> None:
+    message.explanation = explanation
+    session.commit()

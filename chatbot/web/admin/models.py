@@ -1,0 +1,147 @@
+"""Models: the bundles under `models_root` with their metrics and curves, each fine-tuned bundle
+beside its parent (its figures on the transcripts' test slice and the base test split next to the
+parent's), which one this worker serves, the history of switches, and activating another (every
+worker follows; see chatbot/web/serving.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from chatbot.bundle import METRICS_FILE, MODEL_FILE, BundleError, read_metrics
+from chatbot.storage import switches
+from chatbot.web.admin.auth import current_admin
+from chatbot.web.database import get_session
+from chatbot.web.serving import WATCHER, model_status
+
+bp = Blueprint("admin_models", __name__, url_prefix="/admin")
+HISTORY = 20
+CURVES_FILE = "curves.png"
+TRAIN_CONFIG_FILE = "train_config.json"
+# The evaluation figures the page compares, in this order (train.evaluate writes them).
+FIGURES = ("n", "perplexity_per_word", "bleu", "distinct_1", "distinct_2", "unique_reply_ratio",
+           "top1_reply_share", "mean_reply_words", "latency_ms_p50")
+BUNDLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    name: str
+    path: Path
+    metrics: dict
+    has_curves: bool
+    modified: datetime
+    parent: str | None = None  # the bundle it was fine-tuned from (train_config's init_from)
+
+    def evaluation(self, split: str) -> dict:
+        """metrics.json's figures for "test" or "base_test" ({} when absent)."""
+        value = self.metrics.get(split)
+        return value if isinstance(value, dict) else {}
+
+    def parent_evaluation(self, bundles: dict[str, BundleInfo]) -> dict:
+        """The parent's "test" figures: from its own bundle when listed, else the copy that
+        training put in metrics.json under "parent"."""
+        if self.parent in bundles:
+            return bundles[self.parent].evaluation("test")
+        stored = self.metrics.get("parent")
+        metrics = stored.get("metrics") if isinstance(stored, dict) else None
+        test = metrics.get("test") if isinstance(metrics, dict) else None
+        return test if isinstance(test, dict) else {}
+
+
+def parent_name(path: Path) -> str | None:
+    """The directory name of the bundle `path` was fine-tuned from, or None for a new model."""
+    try:
+        config = json.loads((path / TRAIN_CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    init_from = config.get("init_from") if isinstance(config, dict) else None
+    if not isinstance(init_from, str) or not init_from.strip():
+        return None
+    return Path(init_from.rstrip("/")).name or None
+
+
+def bundle_dir(root: str | Path, name: str) -> Path:
+    """The bundle `name` directly under `root`; BundleError for anything else (`..`, `/`, links)."""
+    root = Path(root).resolve()
+    if not BUNDLE_NAME.fullmatch(name or ""):
+        raise BundleError(f"not a bundle name: {name!r}")
+    path = root / name
+    if path.resolve().parent != root or not (path / MODEL_FILE).is_file():
+        raise BundleError(f"no model bundle named {name!r} under {root}")
+    return path
+
+
+def list_bundles(root: str | Path) -> list[BundleInfo]:
+    """Every directory under `root` holding a model.keras, newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.iterdir():
+        try:
+            path = bundle_dir(root, path.name)
+            metrics = read_metrics(path) if (path / METRICS_FILE).is_file() else {}
+        except (BundleError, ValueError, OSError):
+            continue  # not a bundle, or metrics.json unreadable: not listed as activatable
+        modified = datetime.fromtimestamp((path / MODEL_FILE).stat().st_mtime, UTC)
+        found.append(BundleInfo(path.name, path, metrics if isinstance(metrics, dict) else {},
+                                (path / CURVES_FILE).is_file(), modified, parent_name(path)))
+    return sorted(found, key=lambda b: (b.modified, b.name), reverse=True)
+
+
+def _bundle(name: str) -> Path:
+    try:
+        return bundle_dir(current_app.config["MODELS_ROOT"], name)
+    except BundleError:
+        abort(404, description=_("No such model bundle."))
+
+
+@bp.get("/models")
+def models() -> str:
+    loaded, serving = model_status()
+    history = switches.history(get_session(), HISTORY)
+    bundles = list_bundles(current_app.config["MODELS_ROOT"])
+    return render_template("admin/models.html", bundles=bundles,
+                           by_name={b.name: b for b in bundles}, figures=FIGURES,
+                           loaded=loaded, serving=serving, switches=history,
+                           active_dir=history[0].model_dir if history else None)
+
+
+@bp.get("/models/<name>/curves.png")
+def curves(name: str):
+    path = _bundle(name) / CURVES_FILE
+    if not path.is_file():
+        abort(404, description=_("This bundle has no curves.png."))
+    return send_file(path, mimetype="image/png", max_age=0)
+
+
+@bp.post("/models/<name>/activate")
+def activate(name: str) -> BaseResponse:
+    path = _bundle(name)
+    try:
+        switch = current_app.extensions[WATCHER].activate(path, current_admin().name)
+    except Exception as exc:  # a broken bundle: keep the current model, tell the admin why
+        current_app.logger.exception("activating %s failed", path)
+        flash(_("Could not load %(name)s: %(error)s", name=name, error=str(exc) or type(exc).__name__),
+              "error")
+        return redirect(url_for(".models"))
+    flash(_("Now serving %(version)s; the other workers switch within seconds.",
+            version=switch.version))
+    return redirect(url_for(".models"))

@@ -1,0 +1,79 @@
+"""A visitor's conversations: ownership, the model's history, the turn limit, replies that
+replace replies, and search."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.storage import conversations
+from chatbot.storage.conversations import MAX_ID, Refused, history_turns
+
+
+def test_history_alternates_and_ends_with_the_user():
+    turns = [("user", "hi"), ("bot", "hello"), ("user", "how are you?")]
+    assert history_turns(turns) == ["hi", "hello", "how are you?"]
+
+
+def test_unanswered_user_messages_are_joined():
+    turns = [("user", "hi"), ("user", "anyone there?"), ("bot", "yes"), ("user", "good")]
+    assert history_turns(turns) == ["hi\nanyone there?", "yes", "good"]
+
+
+def test_empty_history():
+    assert history_turns([]) == []
+
+
+def reply(session, conversation, text, replaces=None):
+    return conversations.add_reply(session, conversation, text, model_version="m-1",
+                                   options={"mode": "greedy"}, latency_ms=12.34, explanation=None,
+                                   replaces=replaces)
+
+
+def test_lookups_are_scoped_to_the_visitor(session):
+    mine = conversations.create(session, "me", "")
+    message, _ = conversations.add_message(session, mine, "hello", max_turns=10)
+    assert conversations.owned_conversation(session, "me", mine.id).id == mine.id
+    assert conversations.owned_conversation(session, "someone else", mine.id) is None
+    assert conversations.owned_message(session, "someone else", message.id) is None
+    assert conversations.owned_conversation(session, "me", MAX_ID + 1) is None
+
+
+def test_messages_build_the_history_and_the_title(session):
+    conversation = conversations.create(session, "me", "")
+    user, history = conversations.add_message(session, conversation, "hi  there\nfriend", 10)
+    assert history == ["hi  there\nfriend"] and conversation.title == "hi there friend"
+    bot = reply(session, conversation, "hello")
+    assert bot.latency_ms == 12.3 and bot.model_version == "m-1"
+    _, history = conversations.add_message(session, conversation, "how are you?", 10)
+    assert history == ["hi  there\nfriend", "hello", "how are you?"]
+    assert [m.id for m in conversations.messages(session, conversation)][:2] == [user.id, bot.id]
+
+
+def test_a_full_conversation_refuses_more(session):
+    conversation = conversations.create(session, "me", "")
+    conversations.add_message(session, conversation, "one", max_turns=2)
+    reply(session, conversation, "two")
+    with pytest.raises(Refused, match="full"):
+        conversations.add_message(session, conversation, "three", max_turns=2)
+
+
+def test_answering_again_replaces_the_last_reply(session):
+    conversation = conversations.create(session, "me", "")
+    with pytest.raises(Refused, match="no message"):
+        conversations.history_to_answer_again(session, conversation)
+    conversations.add_message(session, conversation, "hi", 10)
+    history, replaced = conversations.history_to_answer_again(session, conversation)
+    assert history == ["hi"] and replaced is None  # the first reply failed
+    first = reply(session, conversation, "hello")
+    history, replaced = conversations.history_to_answer_again(session, conversation)
+    assert history == ["hi"] and replaced.id == first.id
+    reply(session, conversation, "hey", replaces=replaced)
+    assert [m.text for m in conversations.messages(session, conversation)] == ["hi", "hey"]
+
+
+def test_search_matches_titles_and_text_of_the_visitors_own(session):
+    for visitor, text in (("me", "pizza tonight"), ("me", "hello"), ("you", "pizza too")):
+        conversations.add_message(session, conversations.create(session, visitor, ""), text, 10)
+    assert [c.title for c in conversations.search(session, "me", "PIZZA", 10)] == ["pizza tonight"]
+    assert len(conversations.search(session, "me", "", 10)) == 2
+    assert conversations.search(session, "me", "100%", 10) == []
