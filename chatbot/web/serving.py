@@ -95,7 +95,7 @@ def warm_up(bot: Bot) -> None:
     """Reply once per compiled search, so the first visitor does not wait for graph tracing."""
     from chatbot.decoding import DecodeOptions
 
-    for mode in ("greedy", "beam"):  # sampling shares the greedy loop
+    for mode in ("greedy", "beam", "rerank"):  # sampling shares the greedy loop; rerank adds scoring
         bot.reply(["hello"], DecodeOptions(mode=mode, max_len=4))
 
 

@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from chatbot import create_app
+from chatbot.web.serving import warm_up
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -60,6 +61,7 @@ def browser():
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, bot) -> Iterator[Server]:
+    warm_up(bot)  # the first reply in a page must not wait for graph tracing
     with serve(tmp_path_factory, "browser", BOT=bot) as running:
         yield running
 

@@ -50,6 +50,7 @@ def test_bundles_are_listed_with_metrics_and_curves(served, admin_for, models_ro
     assert "<dt>bleu</dt><dd>0.125</dd>" in page
     curves = admin.get("/admin/models/alpha/curves.png")
     assert curves.status_code == 200 and curves.data.startswith(b"\x89PNG")
+    curves.close()  # send_file's open file
 
 
 @pytest.mark.parametrize("name", ["..", ".alpha", "%2e%2e", "..%2f..%2fetc", "notes", "nope",
