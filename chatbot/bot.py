@@ -25,7 +25,7 @@ SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
 @dataclass
 class Reply:
     text: str
-    tokens: list[str]
+    pieces: list[str]  # SentencePiece pieces of the text, as generated
     latency_ms: float
     model_version: str
     options: dict

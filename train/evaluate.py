@@ -147,7 +147,7 @@ def evaluate_bundle(path: str | Path, split: str = "test", limit: int = 500,
         "hits_at_1": hits_at_1(ranks["forward"]),
         "hits_at_1_rerank": hits_at_1(ranks["rerank"]),
         "truncated_share": sum(not r.finished for r in replies) / len(replies),
-        "exact_cap_share": sum(len(r.tokens) == bot.config.max_tgt_len - 1 for r in replies)
+        "exact_cap_share": sum(len(r.pieces) == bot.config.max_tgt_len - 1 for r in replies)
         / len(replies),
         "greeting_share_short_context": greeting_share_short_context(bot, pairs, options),
         "latency_ms_p50": percentile(latencies, 50),

@@ -136,7 +136,7 @@ def regenerate_reply(conversation_id: int) -> tuple[Response, int]:
     options, explain = _options_and_explain(schema.json_body())
     history, replaced = conversations.history_to_answer_again(get_session(), conversation)
     try:
-        reply = generate(history, options, explain)
+        reply = generate(history, options, explain, avoid=[replaced.text] if replaced else None)
     except ModelUnavailable as exc:
         return json_error(503, f"No new reply: {exc}.")
     message = _store_reply(conversation, reply, replaces=replaced)

@@ -206,7 +206,7 @@ def model_status() -> tuple[bool, str]:
 
 
 def parse_options(data: Mapping[str, Any] | None) -> DecodeOptions:
-    """Decoding options from a request; a sampling request without a seed gets one.
+    """Decoding options from a request; a sampling (or rerank) request without a seed gets one.
 
     The stored seed makes a sampled reply reproducible, so its explanation can be recomputed.
     Raises ValueError with a readable message on unknown keys or bad values.
@@ -214,7 +214,7 @@ def parse_options(data: Mapping[str, Any] | None) -> DecodeOptions:
     from chatbot.decoding import DecodeOptions
 
     options = DecodeOptions.from_dict(dict(data or {}))
-    if options.mode == "sample" and options.seed is None:
+    if options.mode in ("sample", "rerank") and options.seed is None:
         options = DecodeOptions.from_dict({**options.to_dict(), "seed": secrets.randbelow(2**31)})
     return options
 
@@ -247,15 +247,16 @@ def batcher() -> Batcher | None:
     return queue
 
 
-def generate(history: list[str], options: DecodeOptions, explain: bool) -> Reply:
+def generate(history: list[str], options: DecodeOptions, explain: bool,
+             avoid: list[str] | None = None) -> Reply:
     """One reply from the loaded bot, batched with concurrent requests unless batching is off;
-    any failure becomes ModelUnavailable."""
+    it begins unlike any reply in `avoid` (a regenerate). Any failure becomes ModelUnavailable."""
     bot = current_bot()
     queue = batcher()
     try:
         if queue is None:
-            return bot.reply(history, options, explain=explain)
-        return queue.reply(bot, history, options, explain, timeout=REPLY_TIMEOUT_S)
+            return bot.reply(history, options, explain=explain, avoid=avoid)
+        return queue.reply(bot, history, options, explain, timeout=REPLY_TIMEOUT_S, avoid=avoid)
     except Exception as exc:  # TensorFlow raises many kinds; the visitor needs one sentence
         current_app.logger.exception("reply failed")
         raise ModelUnavailable(f"the model failed to reply ({type(exc).__name__})") from exc

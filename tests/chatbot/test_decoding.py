@@ -56,11 +56,11 @@ def test_a_reply_cut_at_max_len_is_trimmed_and_says_so(bot, mode):
                                                 min_len=12, max_len=12, seed=0))["tokens"][0]
     reply = bot.reply(["hello"], options, explain=True)
     assert not reply.finished
-    assert 0 < len(reply.tokens) <= 12
-    assert len(reply.explanation["attention"]) == len(reply.tokens)
+    assert 0 < len(reply.pieces) <= 12
+    assert len(reply.explanation["attention"]) == len(reply.pieces)
     if mode != "rerank":
         pieces = bot.tokenizer.pieces(raw)
-        assert reply.tokens == pieces[: trimmed_length(pieces)]
+        assert reply.pieces == pieces[: trimmed_length(pieces)]
 
 
 def test_trimmed_length_keeps_whole_sentences_then_whole_words():
@@ -87,29 +87,29 @@ def test_regenerate_gives_a_different_reply_in_every_mode(bot, mode):
     assert bot.reply(history, options).text == first.text  # same seed, same reply
     second = bot.reply(history, options, avoid=[first.text])
     third = bot.reply(history, options, avoid=[first.text, second.text])
-    assert len({first.tokens[0], second.tokens[0], third.tokens[0]}) == 3
+    assert len({first.pieces[0], second.pieces[0], third.pieces[0]}) == 3
     assert len({first.text, second.text, third.text}) == 3
 
 
 def test_batch_greedy_equals_one_by_one(bot):
     histories = [["hello how are you"], ["do you have any pets", "i have a cat"], ["pizza"]]
     options = DecodeOptions(mode="greedy")
-    batched = [r.tokens for r in bot.reply_batch(histories, options)]
-    single = [bot.reply(h, options).tokens for h in histories]
+    batched = [r.pieces for r in bot.reply_batch(histories, options)]
+    single = [bot.reply(h, options).pieces for h in histories]
     assert batched == single
 
 
 def test_beam_batch_equals_one_by_one(bot):
     histories = [["hello how are you"], ["good morning"]]
     options = DecodeOptions(mode="beam", beam_width=3)
-    assert ([r.tokens for r in bot.reply_batch(histories, options)]
-            == [bot.reply(h, options).tokens for h in histories])
+    assert ([r.pieces for r in bot.reply_batch(histories, options)]
+            == [bot.reply(h, options).pieces for h in histories])
 
 
 def test_sampling_is_reproducible_with_a_seed_and_varies_without(bot):
     options = DecodeOptions(mode="sample", temperature=1.5, top_p=1.0, seed=42)
-    assert bot.reply(["hello"], options).tokens == bot.reply(["hello"], options).tokens
-    seen = {tuple(bot.reply(["hello"], DecodeOptions(mode="sample", temperature=1.5)).tokens)
+    assert bot.reply(["hello"], options).pieces == bot.reply(["hello"], options).pieces
+    seen = {tuple(bot.reply(["hello"], DecodeOptions(mode="sample", temperature=1.5)).pieces)
             for _ in range(6)}
     assert len(seen) > 1
 
@@ -136,17 +136,17 @@ def test_repeats_happen_without_blocking(bot):
 def test_explanation_shapes(bot):
     reply = bot.reply(["hello how are you"], DecodeOptions(mode="beam"), explain=True)
     ex = reply.explanation
-    assert len(ex["reply"]) == len(reply.tokens) == len(ex["attention"])
+    assert len(ex["reply"]) == len(reply.pieces) == len(ex["attention"])
     assert all(len(row) == len(ex["source"]) for row in ex["attention"])
     np.testing.assert_allclose([sum(row) for row in ex["attention"]], 1.0, atol=1e-3)
     for gate in ("input", "forget", "output"):
-        assert len(ex["gates"][gate]) == len(reply.tokens)
+        assert len(ex["gates"][gate]) == len(reply.pieces)
         assert all(0.0 < v < 1.0 for v in ex["gates"][gate])
 
 
 def test_top_k_one_is_greedy(bot):
-    greedy = bot.reply(["good morning"], DecodeOptions(mode="greedy")).tokens
-    sampled = bot.reply(["good morning"], DecodeOptions(mode="sample", top_k=1, seed=5)).tokens
+    greedy = bot.reply(["good morning"], DecodeOptions(mode="greedy")).pieces
+    sampled = bot.reply(["good morning"], DecodeOptions(mode="sample", top_k=1, seed=5)).pieces
     assert greedy == sampled
 
 
@@ -170,10 +170,10 @@ def test_explanation_numbers_are_short(bot):
 
 
 def test_tiny_nucleus_is_greedy(bot):
-    greedy = bot.reply(["good morning"], DecodeOptions(mode="greedy")).tokens
+    greedy = bot.reply(["good morning"], DecodeOptions(mode="greedy")).pieces
     for seed in range(3):
         options = DecodeOptions(mode="sample", temperature=1.0, top_p=1e-6, seed=seed)
-        assert bot.reply(["good morning"], options).tokens == greedy
+        assert bot.reply(["good morning"], options).pieces == greedy
 
 
 @pytest.mark.parametrize("mode", ["greedy", "sample", "beam", "rerank"])
@@ -186,5 +186,5 @@ def test_no_reply_reads_as_empty(random_bundle, mode):
     eager.decoder.model.output_bias.assign(bias)
     for prompt in (["hello"], ["where are you from?"], ["?"]):
         reply = eager.reply(prompt, DecodeOptions(mode=mode, min_len=0, seed=3))
-        assert reply.text.strip(), (prompt, reply.tokens)
-        assert reply.tokens[-1] != "\u2581"  # it ended right after the first word
+        assert reply.text.strip(), (prompt, reply.pieces)
+        assert reply.pieces[-1] != "\u2581"  # it ended right after the first word

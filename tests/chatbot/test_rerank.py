@@ -78,9 +78,9 @@ def test_a_large_length_weight_picks_the_longest_finished_candidate(bot):
     candidates = sampled(bot)
     assert len({len(c) for c in candidates}) > 1
     bot.weights = RerankWeights(backward=0.0, length=100.0)
-    assert len(bot.reply(HISTORY, OPTIONS).tokens) == max(len(c) for c in candidates)
+    assert len(bot.reply(HISTORY, OPTIONS).pieces) == max(len(c) for c in candidates)
     bot.weights = RerankWeights(backward=0.0, length=-100.0)
-    assert len(bot.reply(HISTORY, OPTIONS).tokens) == min(len(c) for c in candidates)
+    assert len(bot.reply(HISTORY, OPTIONS).pieces) == min(len(c) for c in candidates)
 
 
 def test_a_large_backward_weight_picks_the_reply_that_best_explains_the_message(bot):
@@ -88,7 +88,7 @@ def test_a_large_backward_weight_picks_the_reply_that_best_explains_the_message(
     best = max(candidates, key=lambda ids: backward_logp(bot, ids))
     assert len({round(backward_logp(bot, ids), 3) for ids in candidates}) > 1
     bot.weights = RerankWeights(backward=1e6, length=0.0)  # an untrained model barely tells them apart
-    assert bot.reply(HISTORY, OPTIONS).tokens == bot.tokenizer.pieces(best)
+    assert bot.reply(HISTORY, OPTIONS).pieces == bot.tokenizer.pieces(best)
 
 
 def test_score_reports_each_term(bot):

@@ -43,7 +43,7 @@ def test_bundle_reloads_and_replies_the_same(tiny_bundle):
     options = DecodeOptions(mode="beam")
     first = Bot.load(tiny_bundle).reply(["hello, how are you?"], options)
     second = Bot.load(tiny_bundle).reply(["hello, how are you?"], options)
-    assert first.tokens == second.tokens and first.tokens
+    assert first.pieces == second.pieces and first.pieces
 
 
 @pytest.mark.parametrize("args, message", [
@@ -109,7 +109,7 @@ def test_mixed_precision_trains_and_saves_float32(tmp_path):
     assert keras.mixed_precision.global_policy().name == "float32"
     model = Bot.load(out).bundle.model
     assert {w.dtype for w in model.weights} == {"float32"}
-    assert Bot.load(out).reply(["hello"], DecodeOptions(mode="greedy")).tokens
+    assert Bot.load(out).reply(["hello"], DecodeOptions(mode="greedy")).pieces
 
 
 def test_learning_rate_warms_up_then_decays_to_a_tenth():

@@ -374,6 +374,21 @@ def test_regenerate_replaces_the_last_reply(model_app, chatter):
     assert roles == [("user", first["user"]["id"]), ("bot", body["reply"]["id"])]
 
 
+@pytest.mark.parametrize("mode", ["greedy", "beam", "rerank"])
+def test_regenerate_gives_a_different_reply_in_every_mode(chatter, mode):
+    """Greedy and beam search are deterministic: without being told what to avoid, they would
+    give the same reply again."""
+    conversation_id = chatter.new_conversation()
+    options = {"mode": mode, "seed": 5}
+    texts = [chatter.post(f"/api/conversations/{conversation_id}/messages",
+                          {"text": "what do you like to do?", "options": options}
+                          ).get_json()["reply"]["text"]]
+    for _ in range(2):
+        again = chatter.post(f"/api/conversations/{conversation_id}/reply", {"options": options})
+        texts.append(again.get_json()["reply"]["text"])
+    assert texts[1] != texts[0] and texts[2] != texts[1]
+
+
 def test_retry_answers_a_message_saved_while_the_model_was_down(make_app, bot, visitor_for):
     down = visitor_for(make_app())
     conversation_id = down.new_conversation()
