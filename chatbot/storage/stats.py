@@ -3,13 +3,12 @@ replies, their mean length in words and the thumbs up/down they got (so a fine-t
 compared with its parent by how people rate it).
 
 Days are UTC. Grouping by day uses SQL `date()`, which SQLite and PostgreSQL both have; the
-percentiles are computed here (nearest rank) so they are the same on both backends. Words are
+percentiles are computed here (`chatbot.percentile`) so they are the same on both backends. Words are
 counted in SQL as spaces + 1 (the bot's replies are detokenized with single spaces).
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,17 +16,9 @@ from datetime import date, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from chatbot.percentile import percentile
 from chatbot.storage.db import Conversation, Feedback, Message, utcnow
 from chatbot.storage.search import day_start
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..100); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 @dataclass
