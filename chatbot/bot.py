@@ -20,6 +20,7 @@ from chatbot.decoding import CompiledDecoder, DecodeOptions
 from chatbot.rerank import RerankWeights, source_array, teacher_arrays
 
 SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
+MAX_PIECES = 64  # the longest reply any decoding option allows
 
 
 @dataclass
@@ -87,7 +88,7 @@ class Bot:
             sampling = dataclasses.replace(options, mode="sample")
             out = self.decoder.run(np.repeat(source, n, 0), sampling, np.repeat(banned, n, 0))
             candidates = [self._candidate(row) for row in out["tokens"]]
-            rows = self._rerank(histories, source, candidates, n)
+            rows = self._rerank(histories, source, candidates, n, out["logp"])
         else:
             out = self.decoder.run(source, options, banned)
             candidates = [self._candidate(row) for row in out["tokens"]]
@@ -110,7 +111,7 @@ class Bot:
         """Attention and gate activity for a reply already given (teacher-forced): exact for any
         stored reply, whichever search produced it."""
         source, ids = self.encode_histories([history])
-        target = self.tokenizer.encode(reply_text)[: self.config.max_tgt_len] or [self.tokenizer.eos_id]
+        target = self.tokenizer.encode(reply_text)[:MAX_PIECES] or [self.tokenizer.eos_id]
         out = self.decoder.force(source, np.asarray([target], np.int32))
         return self._explain(ids[0], self.tokenizer.pieces(target), out["attention"].numpy()[0],
                              out["gates"].numpy()[0])
@@ -151,12 +152,14 @@ class Bot:
             row[: len(f)] = f
         return out
 
-    def _likelihoods(self, histories, source, cands: list[Candidate]):
+    def _likelihoods(self, histories, source, cands: list[Candidate], forward=None):
         """Forward log p(reply | context) and backward log p(last message | reply) per candidate
-        (backward None without a backward model); `source` has one row per candidate."""
+        (backward None without a backward model); `source` has one row per candidate. A forward
+        score the sampler already recorded is not computed again."""
         kept = [c.ids[: c.keep] for c in cands]
-        t_in, t_out = teacher_arrays(kept, [c.finished for c in cands])
-        forward = self.decoder.score(source, t_in, t_out).numpy()
+        if forward is None:
+            t_in, t_out = teacher_arrays(kept, [c.finished for c in cands])
+            forward = self.decoder.score(source, t_in, t_out).numpy()
         if self.backward is None:
             return forward, None
         cap = self.config.max_tgt_len - 1
@@ -169,11 +172,14 @@ class Bot:
         backward = self.backward.score(source_array(kept), m_in, m_out).numpy()
         return forward, backward
 
-    def _rerank(self, histories, source, candidates: list[Candidate], n: int) -> list[int]:
+    def _rerank(self, histories, source, candidates: list[Candidate], n: int,
+                logp: np.ndarray) -> list[int]:
         """The row of the best of each history's n candidates: finished ones first (a trimmed
-        reply is a fallback), then by the MMI score."""
+        reply is a fallback), then by the MMI score. `logp` (B*n, L): the sampler's log p of
+        each generated piece, so the forward score of a candidate is a sum."""
         repeated = [h for h in histories for _ in range(n)]
-        forward, backward = self._likelihoods(repeated, np.repeat(source, n, 0), candidates)
+        recorded = np.array([row[: c.keep + c.finished].sum() for row, c in zip(logp, candidates)])
+        forward, backward = self._likelihoods(repeated, None, candidates, recorded)
         lengths = np.array([c.keep for c in candidates])
         score = self.weights.combine(forward, backward, lengths)
         score = score + np.where([c.finished and c.keep > 0 for c in candidates], 0.0, -1e6)

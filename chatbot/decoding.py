@@ -247,6 +247,7 @@ class CompiledDecoder:
         history = tf.zeros([batch, max_len], tf.int32)  # by request row; 0 (pad) after the end
         attention = tf.TensorArray(tf.float32, size=max_len)
         gates = tf.TensorArray(tf.float32, size=max_len)
+        logp = tf.TensorArray(tf.float32, size=max_len)  # the model's own log p of each token
         step = tf.constant(0)
         while step < max_len and tf.size(rows) > 0:
             tf.autograph.experimental.set_loop_options(shape_invariants=[
@@ -257,6 +258,7 @@ class CompiledDecoder:
             ])
             logits, (h, c), step_gates, weights = self.model.decode_step(
                 token, LSTMState(h, c), Memory(values, keys, mask))
+            raw = tf.nn.log_softmax(tf.cast(logits, tf.float32))
             logits = _mask_logits(tf.cast(logits, tf.float32), step, min_len,
                                   tf.gather(history, rows), no_repeat_ngram, repetition_penalty,
                                   self.blank_id, banned_first)
@@ -272,6 +274,8 @@ class CompiledDecoder:
                 at, tf.cast(weights, tf.float32), tf.stack([batch, src_len])))
             gates = gates.write(step, tf.scatter_nd(
                 at, tf.cast(_gate_means(step_gates), tf.float32), tf.stack([batch, 3])))
+            logp = logp.write(step, tf.scatter_nd(
+                at, tf.gather(raw, token, batch_dims=1)[:, None], tf.stack([batch, 1]))[:, 0])
             live = tf.not_equal(token, Tokenizer.eos_id)
             if not tf.reduce_all(live):
                 keep = tf.where(live)[:, 0]
@@ -282,6 +286,7 @@ class CompiledDecoder:
             "tokens": history[:, :step],
             "attention": tf.transpose(attention.stack()[:step], [1, 0, 2]),
             "gates": tf.transpose(gates.stack()[:step], [1, 0, 2]),
+            "logp": tf.transpose(logp.stack()[:step]),  # (B, L), 0 after a row's end
         }
 
     # -- teacher forcing: explaining and scoring given replies -----------------------------

@@ -86,17 +86,19 @@ def ranking(bot: Bot, pairs, seed: int = 0, chunk: int = 25) -> dict[str, np.nda
     """Each rerank term for the true reply (column 0) and 9 other replies of the split, per
     context: arrays (N, RANKED)."""
     rng = random.Random(seed)
-    columns: dict[str, list] = {}
-    for start in range(0, len(pairs), chunk):
+    ranked = min(RANKED, len(pairs))  # a tiny split ranks fewer
+    columns: dict[str, list] = {"forward": [], "length": [], "rerank": []}
+    for start in range(0, len(pairs) if ranked > 1 else 0, chunk):
         histories, replies = [], []
         for i in range(start, min(start + chunk, len(pairs))):
-            others = rng.sample([j for j in range(len(pairs)) if j != i], RANKED - 1)
-            histories += [pairs[i][0]] * RANKED
+            others = rng.sample([j for j in range(len(pairs)) if j != i], ranked - 1)
+            histories += [pairs[i][0]] * ranked
             replies += [pairs[i][1]] + [pairs[j][1] for j in others]
         for key, value in bot.score(histories, replies).items():
             if value is not None:
-                columns.setdefault(key, []).append(np.asarray(value).reshape(-1, RANKED))
-    return {key: np.concatenate(parts) for key, parts in columns.items()}
+                columns.setdefault(key, []).append(np.asarray(value).reshape(-1, ranked))
+    return {key: np.concatenate(parts) if parts else np.zeros((0, ranked))
+            for key, parts in columns.items()}
 
 
 def hits_at_1(scores: np.ndarray) -> float:

@@ -103,3 +103,20 @@ def test_without_a_backward_model_rerank_still_answers(random_bundle):
     bot = Bot.load(random_bundle)
     assert bot.backward is None
     assert bot.reply(HISTORY, OPTIONS).text
+
+
+def test_the_sampler_records_what_scoring_would_compute(bot):
+    """Rerank sums the sampler's own log-probabilities instead of scoring each candidate again."""
+    source, _ = bot.encode_histories([HISTORY])
+    rows = np.repeat(source, 4, 0)
+    out = bot.decoder.run(rows, dataclasses.replace(OPTIONS, mode="sample"))
+    ids = [row[: list(row).index(bot.tokenizer.eos_id) + 1] if bot.tokenizer.eos_id in row else row
+           for row in out["tokens"].tolist()]
+    t_in = np.zeros((4, max(map(len, ids))), np.int32)
+    t_out = np.zeros_like(t_in)
+    for r, row in enumerate(ids):
+        t_in[r, : len(row)] = [bot.tokenizer.bos_id, *row[:-1]]
+        t_out[r, : len(row)] = row
+    scored = bot.decoder.score(rows, t_in, t_out).numpy()
+    recorded = [out["logp"][r, : len(row)].sum() for r, row in enumerate(ids)]
+    np.testing.assert_allclose(recorded, scored, atol=1e-3)

@@ -76,3 +76,13 @@ def test_evaluate_reports_every_figure(reranked):
     assert result["n"] == 12 and result["n_perplexity"] > 1000  # perplexity on the whole split
     assert result["perplexity_per_word"] > 1.0
     json.dumps(result)
+
+
+def test_a_split_smaller_than_ten_ranks_what_it_has(tiny_bundle):
+    from chatbot.bot import Bot
+    from train.evaluate import ranking
+
+    pairs = [(["hi"], "hello"), (["do you cook"], "i love pasta"), (["bye"], "see you")]
+    ranks = ranking(Bot.load(tiny_bundle), pairs)
+    assert ranks["forward"].shape == (3, 3)
+    assert ranking(Bot.load(tiny_bundle), pairs[:1])["forward"].shape == (0, 1)
