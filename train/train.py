@@ -41,10 +41,6 @@ from chatbot.bundle import (
 from chatbot.config import ConfigError, ModelConfig
 from train.config import TrainConfig, configs_from_args, parser
 
-# Bucketed tf.data pipelines have no known length; Keras warns about that every epoch.
-warnings.filterwarnings("ignore", message=".*ran out of data.*")
-warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
-
 
 def log(message: str) -> None:
     print(f"[train] {message}", flush=True)
@@ -384,6 +380,9 @@ def evaluate_after_training(out: Path, train_cfg: TrainConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Bucketed tf.data pipelines have no known length; Keras warns about that every epoch.
+    warnings.filterwarnings("ignore", message=".*ran out of data.*")
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
     args = parser(__doc__).parse_args(argv)
     try:
         train_cfg, model_cfg = configs_from_args(args)

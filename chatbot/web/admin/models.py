@@ -24,7 +24,14 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from chatbot.bundle import METRICS_FILE, MODEL_FILE, BundleError, read_metrics
+from chatbot.bundle import (
+    CURVES_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    TRAIN_CONFIG_FILE,
+    BundleError,
+    read_metrics,
+)
 from chatbot.storage import switches
 from chatbot.web.admin.auth import current_admin
 from chatbot.web.database import get_session
@@ -32,8 +39,6 @@ from chatbot.web.serving import WATCHER, model_status
 
 bp = Blueprint("admin_models", __name__, url_prefix="/admin")
 HISTORY = 20
-CURVES_FILE = "curves.png"
-TRAIN_CONFIG_FILE = "train_config.json"
 # The evaluation figures the page compares, in this order (train.evaluate writes them).
 FIGURES = ("n", "perplexity_per_word", "bleu", "distinct_1", "distinct_2", "unique_reply_ratio",
            "top1_reply_share", "mean_reply_words", "latency_ms_p50")
