@@ -26,3 +26,22 @@ def imported(path: Path) -> set[str]:
 def test_storage_never_imports_the_web(path):
     bad = [n for n in imported(path) if any(n == f or n.startswith(f + ".") for f in FORBIDDEN)]
     assert bad == []
+
+
+MODEL_LAYER = ("config", "tokenizer", "lstm", "model", "decoding", "rerank", "bot", "batching",
+               "bundle", "percentile")
+
+
+@pytest.mark.parametrize("name", MODEL_LAYER)
+def test_the_model_layer_knows_no_web_and_no_sql(name):
+    path = STORAGE.parent / f"{name}.py"
+    bad = [n for n in imported(path)
+           if n.split(".")[0] in ("flask", "sqlalchemy") or n.startswith(("chatbot.web", "chatbot.storage"))]
+    assert bad == []
+
+
+def test_serving_never_imports_training():
+    every = sorted(STORAGE.parent.rglob("*.py"))
+    assert len(every) > 30
+    bad = {p.name: n for p in every for n in imported(p) if n == "train" or n.startswith("train.")}
+    assert bad == {}
