@@ -8,9 +8,11 @@ import pytest
 
 from chatbot.bot import Bot
 from chatbot.decoding import DecodeOptions
-from train.model_card import METRIC_KEYS
+from train.evaluate import is_greeting
+from train.model_card import METRIC_KEYS, columns_of
 
 BUNDLE = Path(__file__).resolve().parents[1] / "models" / "default"
+PROMPTS = Path(__file__).resolve().parent / "data" / "everyday_prompts.txt"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,24 @@ def metrics():
 
 def test_bundle_is_small_enough_to_ship():
     total = sum(f.stat().st_size for f in BUNDLE.iterdir() if f.is_file())
-    assert total < 25 * 1024 * 1024
+    assert total < 50 * 1024 * 1024
+
+
+def test_it_reranks_with_its_backward_model(bot):
+    assert bot.backward is not None
+    assert DecodeOptions().mode == "rerank"
+
+
+def test_everyday_prompts_get_varied_whole_replies(bot):
+    """The 100 prompts of tests/data, each a first message: no reply is cut, few repeat, and a
+    non-greeting is not answered with a greeting (a short context is not an opener)."""
+    prompts = PROMPTS.read_text().splitlines()
+    replies = [bot.reply([p], DecodeOptions(seed=1)) for p in prompts]
+    assert all(r.finished for r in replies)
+    texts = [r.text for r in replies]
+    assert len(set(texts)) >= 90
+    greeted = [p for p, t in zip(prompts, texts) if not is_greeting(p) and is_greeting(t)]
+    assert len(greeted) <= 4, greeted
 
 
 def test_replies_are_words_and_differ_by_prompt(bot):
@@ -46,11 +65,14 @@ def test_multi_turn_context_changes_the_reply(bot):
     assert alone != with_context
 
 
-def test_beats_the_baseline_and_is_varied(metrics):
-    ours, base = metrics["test"], metrics["baseline"]
-    assert ours["n"] == base["n"] == 500
+def test_beats_the_previous_default_and_the_baseline(metrics):
+    ours, previous, base = metrics["test"], metrics["previous"], metrics["baseline"]
+    assert ours["n"] == previous["default"]["n"] == base["n"] == 500
+    assert ours["perplexity_per_word"] < previous["greedy"]["perplexity_per_word"]
     assert ours["perplexity_per_word"] < base["perplexity_per_word"]
-    assert ours["distinct_2"] > base["distinct_2"]
+    assert metrics["test_greedy"]["exact_cap_share"] < previous["greedy"]["exact_cap_share"]
+    assert ours["hits_at_1_rerank"] > ours["hits_at_1"] > 0.1
+    assert ours["truncated_share"] == 0.0
     assert ours["unique_reply_ratio"] >= 0.7
     assert ours["top1_reply_share"] <= 0.05
 
@@ -63,6 +85,7 @@ def test_metrics_were_measured_with_the_default_options(metrics):
 def test_card_matches_metrics_json(metrics):
     card = (BUNDLE / "MODEL_CARD.md").read_text()
     for key in METRIC_KEYS:
-        ours, base = metrics["test"][key], metrics["baseline"][key]
-        assert re.search(rf"\| `{key}` \| {ours:.3f} \| {base:.3f} \|", card), key
+        cells = [f"{c[key]:.3f}" if isinstance(c.get(key), float) else "—"
+                 for c in columns_of(metrics)]
+        assert f"| `{key}` | " + " | ".join(cells) + " |" in card, key
     assert len(re.findall(r"^\*\*\d+\.\*\*$", card, re.M)) == 20

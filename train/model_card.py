@@ -43,9 +43,10 @@ LIMITATIONS = """\
 - Trained on about 120,000 turns of casual chat between US university students (the Chit-Chat
   Challenge, 2018). It knows small talk — school, weekends, pets, music, food — and little else;
   it has no facts, no memory beyond the last three turns, and no notion of truth.
-- Replies are sampled (temperature 0.7, nucleus 0.9), so the same message gets different
-  answers; they are often generic, sometimes off-topic or contradictory. Beam search gives safer,
-  blander replies; greedy repeats itself more.
+- Each reply is the best of 8 sampled ones (temperature 0.7, nucleus 0.9) by how well it
+  accounts for the message, so the same message gets different answers; many are still
+  off-topic or contradictory, and sad news often gets an off-key answer. Beam search gives
+  safer, blander replies; greedy repeats itself more.
 - The corpus is informal English, lower-cased by the tokenizer; other languages and formal text
   fall outside what it has seen. It may reproduce the biases and crude language of its data.
 - A 5-million-parameter LSTM is a teaching model: it shows how attention and gates work, not what
