@@ -53,7 +53,11 @@ def test_pairs(bundle_dir: Path, split: str, limit: int, context_turns: int,
     if corpus is None:
         manifest = json.loads((bundle_dir / MANIFEST_FILE).read_text())
         corpus = (manifest["corpus"], manifest.get("path"))
-    pairs = corpus_pairs(*corpus, context_turns)[1][split]
+    return sample_pairs(corpus_pairs(*corpus, context_turns)[1][split], limit)
+
+
+def sample_pairs(pairs, limit: int):
+    """`limit` of the pairs, the same ones every time (0 = all)."""
     if limit and len(pairs) > limit:
         keep = sorted(random.Random(0).sample(range(len(pairs)), limit))
         pairs = [pairs[i] for i in keep]
@@ -122,7 +126,7 @@ def evaluate_bundle(path: str | Path, split: str = "test", limit: int = 500,
     bot = Bot.load(path)
     options = options or DecodeOptions(seed=0)
     every_pair = test_pairs(path, split, 0, bot.config.context_turns, corpus)
-    pairs = test_pairs(path, split, limit, bot.config.context_turns, corpus)
+    pairs = sample_pairs(every_pair, limit)  # the corpus is read once
     if not pairs:
         raise ValueError(f"split {split!r} of {path} has no pairs")
     nll, n_words = nll_per_word(bot, every_pair)

@@ -59,12 +59,15 @@ def make_pairs(convs, context_turns: int, shorten: float = 0.0) -> list[tuple[li
     return pairs
 
 
-def corpus_pairs(corpus: str, path: str | None, context_turns: int, shorten: float = 0.0):
+def corpus_pairs(corpus: str, path: str | None, context_turns: int, shorten: float = 0.0,
+                 keep=None):
     """Corpus -> conversations by split -> (context, reply) pairs by split: the one way training,
-    evaluation and the benchmarks read data. The test split is never shortened."""
+    evaluation and the benchmarks read data. `keep`, if given, chooses the conversations. The
+    test split is never shortened."""
     from train.corpora import load_corpus
 
-    splits = split_conversations(load_corpus(corpus, path))
+    convs = load_corpus(corpus, path)
+    splits = split_conversations(convs if keep is None else [c for c in convs if keep(c)])
     pairs = {name: make_pairs(part, context_turns, shorten if name != "test" else 0.0)
              for name, part in splits.items()}
     return splits, pairs

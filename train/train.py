@@ -51,24 +51,15 @@ def log(message: str) -> None:
 
 def load_pairs(train_cfg: TrainConfig, model_cfg: ModelConfig):
     """Corpus -> {split: [(context, reply)]} and the manifest describing it."""
-    from train.corpora import load_corpus
-    from train.pairs import (
-        backward_pairs,
-        corpus_pairs,
-        drop_generic,
-        make_pairs,
-        split_conversations,
-    )
+    from train.pairs import backward_pairs, corpus_pairs, drop_generic
+
+    def no_thumbs_down(conv) -> bool:
+        return not any(t.rating == -1 for t in conv.turns)
 
     shorten = train_cfg.shorten if train_cfg.direction == "forward" else 0.0
-    if train_cfg.corpus == "transcripts" and train_cfg.only_positive:
-        convs = load_corpus(train_cfg.corpus, train_cfg.data or None)
-        splits = split_conversations([c for c in convs if not any(t.rating == -1 for t in c.turns)])
-        pairs = {name: make_pairs(part, model_cfg.context_turns, shorten if name != "test" else 0.0)
-                 for name, part in splits.items()}
-    else:
-        splits, pairs = corpus_pairs(train_cfg.corpus, train_cfg.data or None,
-                                     model_cfg.context_turns, shorten)
+    positive_only = train_cfg.corpus == "transcripts" and train_cfg.only_positive
+    splits, pairs = corpus_pairs(train_cfg.corpus, train_cfg.data or None, model_cfg.context_turns,
+                                 shorten, keep=no_thumbs_down if positive_only else None)
     if train_cfg.max_entropy > 0:
         kept = drop_generic(pairs["train"], train_cfg.max_entropy)
         log(f"dropped {len(pairs['train']) - len(kept)} training pairs whose reply follows many "

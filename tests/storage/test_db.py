@@ -32,24 +32,27 @@ def test_sqlite_file_directory_is_created(tmp_path):
     engine.dispose()
 
 
+def schema_diff(url: str) -> list:
+    """What differs between the migrated database at `url` and the SQLAlchemy models."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return compare_metadata(MigrationContext.configure(connection, opts=SKIP_SEARCH),
+                                    Base.metadata)
+    finally:
+        engine.dispose()
+
+
 def test_migration_matches_the_models(tmp_path):
     url = f"sqlite:///{tmp_path / 'migrated.db'}"
     upgrade(url)
     upgrade(url)  # idempotent
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection, opts=SKIP_SEARCH), Base.metadata)
-        assert diff == []
-    engine.dispose()
+    assert schema_diff(url) == []
 
 
 def test_the_migrations_match_the_models_on_postgresql(postgres_url):
     upgrade(postgres_url)
-    engine = make_engine(postgres_url)
-    with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection, opts=SKIP_SEARCH), Base.metadata)
-        assert diff == []
-    engine.dispose()
+    assert schema_diff(postgres_url) == []
 
 
 def test_deleting_a_conversation_deletes_messages_and_feedback(session):
