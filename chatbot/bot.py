@@ -15,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from chatbot import explanation
 from chatbot.bundle import Bundle, load_bundle
 from chatbot.decoding import CompiledDecoder, DecodeOptions
 from chatbot.rerank import RerankWeights, source_array, teacher_arrays
 
 SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
 MAX_PIECES = 64  # the longest reply any decoding option allows
+UNFINISHED = 1e6  # how far the rerank pushes a trimmed candidate down: a fallback only
 
 
 @dataclass
@@ -32,6 +34,9 @@ class Reply:
     options: dict
     explanation: dict | None = field(default=None)
     finished: bool = True  # ended with the end-of-reply token, not at max_len
+    # Mean log-probability per piece (and the end token, when it ended) under the model's own
+    # distribution, before temperature, top-k/p and bans: near 0 is sure, very negative unsure.
+    confidence: float | None = None
 
 
 @dataclass
@@ -88,14 +93,15 @@ class Bot:
             sampling = dataclasses.replace(options, mode="sample")
             out = self.decoder.run(np.repeat(source, n, 0), sampling, np.repeat(banned, n, 0))
             candidates = [self._candidate(row) for row in out["tokens"]]
-            rows = self._rerank(histories, source, candidates, n, out["logp"])
+            rows, scores = self._rerank(histories, source, candidates, n, out["logp"])
         else:
             out = self.decoder.run(source, options, banned)
             candidates = [self._candidate(row) for row in out["tokens"]]
-            rows = list(range(len(histories)))
+            rows, scores = list(range(len(histories))), None
+        confidences = self._confidences(source, candidates, rows, out.get("logp"))
         latency = (time.perf_counter() - start) * 1000.0
         replies = []
-        for src_ids, row in zip(ids, rows):
+        for src_ids, row, confidence in zip(ids, rows, confidences):
             cand = candidates[row]
             kept = cand.ids[: cand.keep]
             pieces = self.tokenizer.pieces(kept)
@@ -103,18 +109,35 @@ class Bot:
             if explain:
                 explanation = self._explain(src_ids, pieces, out["attention"][row],
                                             out["gates"][row])
+                if scores is not None:
+                    explanation["candidates"] = self._scored(candidates, scores, row, n)
             replies.append(Reply(self.tokenizer.decode(kept), pieces, latency, self.version,
-                                 options.to_dict(), explanation, cand.finished))
+                                 options.to_dict(), explanation, cand.finished, confidence))
         return replies
 
+    def _confidences(self, source, candidates: list[Candidate], rows: list[int],
+                     logp: np.ndarray | None) -> list[float | None]:
+        """Each chosen candidate's mean log p per piece: what the sampler recorded, else (beam
+        search, whose scores are length-penalised and masked) one teacher-forced pass."""
+        chosen = [candidates[r] for r in rows]
+        counts = [c.keep + c.finished for c in chosen]
+        if logp is not None:
+            sums = [logp[r][:n].sum() for r, n in zip(rows, counts)]
+        else:
+            t_in, t_out = teacher_arrays([c.ids[: c.keep] for c in chosen],
+                                         [c.finished for c in chosen])
+            sums = self.decoder.score(source, t_in, t_out).numpy()
+        return [float(s) / n if n else None for s, n in zip(sums, counts)]
+
     def explain(self, history: list[str], reply_text: str) -> dict:
-        """Attention and gate activity for a reply already given (teacher-forced): exact for any
-        stored reply, whichever search produced it."""
-        source, ids = self.encode_histories([history])
+        """The full explanation of a reply already given (teacher-forced, so exact for any stored
+        reply, whichever search produced it): see `chatbot.explanation`."""
+        source, _ = self.encode_histories([history])
         target = self.tokenizer.encode(reply_text)[:MAX_PIECES] or [self.tokenizer.eos_id]
         out = self.decoder.force(source, np.asarray([target], np.int32))
-        return self._explain(ids[0], self.tokenizer.pieces(target), out["attention"].numpy()[0],
-                             out["gates"].numpy()[0])
+        row = {name: value.numpy()[0] for name, value in out.items()}
+        return explanation.build(self.tokenizer, history, self.config.context_turns,
+                                 self.config.max_src_len, self.tokenizer.pieces(target), row)
 
     def score(self, histories: list[list[str]], replies: list[str]) -> dict[str, np.ndarray]:
         """Each reply's forward and backward log-likelihood, its length in pieces and its rerank
@@ -173,17 +196,33 @@ class Bot:
         return forward, backward
 
     def _rerank(self, histories, source, candidates: list[Candidate], n: int,
-                logp: np.ndarray) -> list[int]:
-        """The row of the best of each history's n candidates: finished ones first (a trimmed
-        reply is a fallback), then by the MMI score. `logp` (B*n, L): the sampler's log p of
-        each generated piece, so the forward score of a candidate is a sum."""
+                logp: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """The row of the best of each history's n candidates, and every candidate's score:
+        finished ones first (a trimmed reply is a fallback), then by the MMI score. `logp`
+        (B*n, L): the sampler's log p of each generated piece, so a forward score is a sum."""
         repeated = [h for h in histories for _ in range(n)]
         recorded = np.array([row[: c.keep + c.finished].sum() for row, c in zip(logp, candidates)])
         forward, backward = self._likelihoods(repeated, None, candidates, recorded)
         lengths = np.array([c.keep for c in candidates])
         score = self.weights.combine(forward, backward, lengths)
-        score = score + np.where([c.finished and c.keep > 0 for c in candidates], 0.0, -1e6)
-        return [b * n + int(np.argmax(score[b * n:(b + 1) * n])) for b in range(len(histories))]
+        score = score - np.where([c.finished and c.keep > 0 for c in candidates], 0.0, UNFINISHED)
+        rows = [b * n + int(np.argmax(score[b * n:(b + 1) * n])) for b in range(len(histories))]
+        return rows, score
+
+    def _scored(self, candidates: list[Candidate], scores: np.ndarray, row: int, n: int) -> list[dict]:
+        """The rerank candidates of the history whose reply is `row`, best first, each text once:
+        what "Why this reply?" shows beside the reply that won."""
+        first = row - row % n
+        seen, out = set(), []
+        for i in sorted(range(first, first + n), key=lambda i: -scores[i]):
+            cand = candidates[i]
+            text = self.tokenizer.decode(cand.ids[: cand.keep])
+            if text and text not in seen:
+                seen.add(text)
+                raw = float(scores[i]) + (0.0 if cand.finished and cand.keep else UNFINISHED)
+                out.append({"text": text, "score": round(raw, 3),
+                            "finished": cand.finished, "chosen": i == row})
+        return out
 
     def _explain(self, src_ids, pieces, attention, gates) -> dict:
         n = len(pieces)

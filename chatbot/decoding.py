@@ -31,6 +31,7 @@ from chatbot.tokenizer import Tokenizer
 NEG_INF = -1e9
 MODES = ("rerank", "sample", "greedy", "beam")
 CANDIDATES = 64  # sampling looks at most at this many likeliest tokens
+TOP_PIECES = 8  # explanations keep the likeliest pieces at each step (specials dropped later)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,6 +180,12 @@ def _sample_tokens(logits, temperature, top_k, top_p, seed):
     return tf.gather(ids, tf.cast(choice, tf.int32), batch_dims=1)
 
 
+def _batch_major(stacked):
+    """(T, B, ...) as written step by step -> (B, T, ...)."""
+    rank = len(stacked.shape)
+    return tf.transpose(stacked, [1, 0, *range(2, rank)])
+
+
 def _gate_means(gates):
     return tf.stack([tf.reduce_mean(gates.input, -1), tf.reduce_mean(gates.forget, -1),
                      tf.reduce_mean(gates.output, -1)], -1)  # (B, 3)
@@ -292,21 +299,31 @@ class CompiledDecoder:
     # -- teacher forcing: explaining and scoring given replies -----------------------------
 
     def _force(self, source, target):
-        """Step through a known reply (B, T) and record attention and gates at each token."""
+        """Step through a known reply (B, T) and record, at each token: attention, the gate means,
+        every unit's gates and cell state (for "Inside the LSTM"), and the model's own
+        distribution there (the likeliest pieces, and the probability of the piece written)."""
         memory, state, token = self._start(source)
         steps = tf.shape(target)[1]
-        attention = tf.TensorArray(tf.float32, size=steps)
-        gates = tf.TensorArray(tf.float32, size=steps)
+        arrays = {name: tf.TensorArray(tf.float32, size=steps)
+                  for name in ("attention", "gates", "input", "forget", "output", "candidate",
+                               "cell", "hidden", "top_p", "chosen_p")}
+        top_ids = tf.TensorArray(tf.int32, size=steps)
+        cell_start = tf.cast(state.c, tf.float32)
         for step in tf.range(steps):
-            _, state, step_gates, weights = self.model.decode_step(token, state, memory)
-            attention = attention.write(step, tf.cast(weights, tf.float32))
-            gates = gates.write(step, tf.cast(_gate_means(step_gates), tf.float32))
+            logits, state, g, weights = self.model.decode_step(token, state, memory)
+            probs = tf.nn.softmax(tf.cast(logits, tf.float32))
+            best_p, best_ids = tf.math.top_k(probs, k=TOP_PIECES)
             token = target[:, step]
-        return {
-            "tokens": target,
-            "attention": tf.transpose(attention.stack(), [1, 0, 2]),
-            "gates": tf.transpose(gates.stack(), [1, 0, 2]),
-        }
+            values = {"attention": weights, "gates": _gate_means(g), "input": g.input,
+                      "forget": g.forget, "output": g.output, "candidate": g.candidate,
+                      "cell": state.c, "hidden": state.h, "top_p": best_p,
+                      "chosen_p": tf.gather(probs, token, batch_dims=1)}
+            arrays = {name: arrays[name].write(step, tf.cast(values[name], tf.float32))
+                      for name in arrays}
+            top_ids = top_ids.write(step, best_ids)
+        out = {name: _batch_major(array.stack()) for name, array in arrays.items()}
+        return {**out, "tokens": target, "top_ids": _batch_major(top_ids.stack()),
+                "cell_start": cell_start}
 
     def _score(self, source, target_in, target_out):
         """log p(target | source) of each row (B,): the fused training graph, one call for all
