@@ -4,6 +4,8 @@ Every lookup is scoped to the visitor's id, so another visitor's conversation is
 like a missing one. Adding a message commits the user's turn before the caller runs the model,
 so a slow reply never holds a database transaction open; the reply is a second transaction.
 `Refused` carries the sentence the visitor sees when a request cannot be done.
+A regenerated reply is kept with `superseded_by_id` set (the admin's evidence); every query here
+that a visitor or the model sees skips such rows (`CURRENT`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from chatbot.storage.db import TITLE_CHARS, Conversation, Correction, Feedback, Message, utcnow
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; a larger one cannot exist
+CURRENT = Message.superseded_by_id.is_(None)  # not replaced by a regenerated reply
 
 
 class Refused(ValueError):
@@ -54,7 +57,7 @@ def search(session: Session, visitor_id: str, query: str, limit: int) -> list[Co
     found = select(Conversation).where(Conversation.visitor_id == visitor_id)
     query = query.lower()
     if query:
-        in_messages = exists().where(Message.conversation_id == Conversation.id,
+        in_messages = exists().where(Message.conversation_id == Conversation.id, CURRENT,
                                      func.lower(Message.text).contains(query, autoescape=True))
         found = found.where(or_(func.lower(Conversation.title).contains(query, autoescape=True),
                                 in_messages))
@@ -63,15 +66,42 @@ def search(session: Session, visitor_id: str, query: str, limit: int) -> list[Co
 
 
 def messages(session: Session, conversation: Conversation) -> list[Message]:
-    """The conversation's messages, oldest first, with their feedback and corrections."""
+    """The conversation's current messages, oldest first, with their feedback and corrections."""
     return list(session.scalars(
-        select(Message).where(Message.conversation_id == conversation.id)
+        select(Message).where(Message.conversation_id == conversation.id, CURRENT)
         .options(selectinload(Message.feedback), selectinload(Message.corrections))
         .order_by(Message.id)))
 
 
+def version_chains(rows: Iterable[Message]) -> dict[int, list[Message]]:
+    """Each current message's id -> its versions, oldest first, itself last (one when it was
+    never regenerated); `rows` are all of a conversation's messages, superseded ones included."""
+    rows = sorted(rows, key=lambda m: m.id)
+    replaced = {m.superseded_by_id: m for m in rows if m.superseded_by_id is not None}
+    chains = {}
+    for message in rows:
+        if message.superseded_by_id is None:
+            chain = [message]
+            while chain[0].id in replaced:
+                chain.insert(0, replaced[chain[0].id])
+            chains[message.id] = chain
+    return chains
+
+
+def versions(session: Session, conversation_id: int) -> dict[int, list[Message]]:
+    """`version_chains` of the conversation's bot replies, in one query."""
+    return version_chains(session.scalars(select(Message).where(
+        Message.conversation_id == conversation_id, Message.role == "bot")))
+
+
+def current(rows: Iterable[Message]) -> list[Message]:
+    """The messages of `rows` a visitor sees: those no regenerated reply replaced."""
+    return [m for m in rows if m.superseded_by_id is None]
+
+
 def export(session: Session, visitor_id: str) -> list[Conversation]:
-    """Every conversation of the visitor, oldest first, with messages, feedback and corrections."""
+    """Every conversation of the visitor, oldest first, with all messages (superseded ones too:
+    the caller keeps `current` ones and their `version_chains`), feedback and corrections."""
     loaded = selectinload(Conversation.messages)
     return list(session.scalars(
         select(Conversation).where(Conversation.visitor_id == visitor_id)
@@ -84,7 +114,8 @@ def export(session: Session, visitor_id: str) -> list[Conversation]:
 
 def turns(session: Session, conversation_id: int, before_id: int | None = None) -> list[tuple[str, str]]:
     """(role, text) of the stored messages, oldest first; only those before `before_id` if given."""
-    query = select(Message.role, Message.text).where(Message.conversation_id == conversation_id)
+    query = select(Message.role, Message.text).where(Message.conversation_id == conversation_id,
+                                                      CURRENT)
     if before_id is not None:
         query = query.where(Message.id < before_id)
     return [tuple(row) for row in session.execute(query.order_by(Message.id))]
@@ -116,7 +147,7 @@ def history_before(session: Session, message: Message) -> list[str]:
 def history_to_answer_again(session: Session, conversation: Conversation) -> tuple[list[str], Message | None]:
     """The turns for a new answer to the last user message, and the bot reply that answer
     replaces (None when the last message is the user's, after a failed reply)."""
-    last = session.scalar(select(Message).where(Message.conversation_id == conversation.id)
+    last = session.scalar(select(Message).where(Message.conversation_id == conversation.id, CURRENT)
                           .order_by(Message.id.desc()).limit(1))
     if last is None:
         raise Refused("there is no message to reply to")
@@ -159,16 +190,19 @@ def add_message(session: Session, conversation: Conversation, text: str,
 
 def add_reply(session: Session, conversation: Conversation, text: str, *, model_version: str,
               options: dict[str, Any], latency_ms: float, explanation: dict | None,
-              replaces: Message | None = None) -> Message:
-    """Store the bot's reply (committed), deleting the reply it `replaces` in the same transaction."""
-    if replaces is not None:
-        session.delete(replaces)
+              confidence: float | None = None, replaces: Message | None = None) -> Message:
+    """Store the bot's reply (committed); the reply it `replaces` is kept, marked superseded by
+    this one in the same transaction, with its feedback and corrections."""
     message = Message(conversation_id=conversation.id, role="bot", text=text,
                       model_version=model_version, options=options,
                       latency_ms=round(latency_ms, 1), explanation=explanation,
+                      confidence=None if confidence is None else round(confidence, 4),
                       feedback=None, corrections=[])
     conversation.updated_at = utcnow()
     session.add(message)
+    if replaces is not None:
+        session.flush()  # the new row's id
+        replaces.superseded_by_id = message.id
     session.commit()
     return message
 
@@ -199,4 +233,25 @@ def correct(session: Session, message: Message, text: str) -> Correction:
 
 def store_explanation(session: Session, message: Message, explanation: dict) -> None:
     message.explanation = explanation
+    session.commit()
+
+
+def rename(session: Session, conversation: Conversation, title: str) -> None:
+    """Give the conversation the visitor's own title, cut like one taken from a message."""
+    conversation.title = title_from(title)
+    session.commit()
+
+
+def edit_last_message(session: Session, message: Message, text: str) -> None:
+    """Change the text of the visitor's last message (committed) before it is answered again;
+    a title that came from that message follows it. Any other message is `Refused`."""
+    last = session.scalar(select(func.max(Message.id)).where(
+        Message.conversation_id == message.conversation_id, Message.role == "user"))
+    if message.role != "user" or message.id != last:
+        raise Refused("only your last message can be edited")
+    conversation = message.conversation
+    if conversation.title == title_from(message.text):
+        conversation.title = title_from(text)
+    message.text = text
+    conversation.updated_at = utcnow()
     session.commit()

@@ -101,6 +101,11 @@ class Message(Base):
     options: Mapped[dict | None] = mapped_column(JSON)
     latency_ms: Mapped[float | None]
     explanation: Mapped[dict | None] = mapped_column(JSON)
+    # The model's mean log-probability per piece of the reply: how sure it was (0 is certain).
+    confidence: Mapped[float | None]
+    # Set on a reply that "regenerate" replaced: the row is kept as evidence, visitors see the new one.
+    superseded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"))
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     feedback: Mapped[Feedback | None] = relationship(
@@ -170,6 +175,7 @@ class AdminUser(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # +1 ends every session
 
 
 class ModelSwitch(Base):

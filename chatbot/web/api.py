@@ -12,14 +12,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask_babel import gettext
 
 from chatbot.storage import conversations
 from chatbot.storage.db import Conversation, Message
 from chatbot.web import schema
 from chatbot.web.database import get_session
 from chatbot.web.errors import json_error
+from chatbot.web.explaining import explanation_for
+from chatbot.web.export import conversation_markdown
 from chatbot.web.security import csrf_token
-from chatbot.web.serving import ModelUnavailable, explain_reply, generate, parse_options
+from chatbot.web.serving import ModelUnavailable, generate, parse_options
 from chatbot.web.visitor import current_visitor
 
 if TYPE_CHECKING:  # chatbot.bot imports TensorFlow; the views only need the names
@@ -62,9 +65,12 @@ def _options_and_explain(data: dict) -> tuple[DecodeOptions, bool]:
     raw = data.get("options")
     if raw is not None and not isinstance(raw, dict):
         raise schema.Invalid("options: options must be an object")
+    nulls = sorted(str(key) for key, value in (raw or {}).items() if value is None and key != "seed")
+    if nulls:  # leave an option out for its default; null is only a value for seed (a random one)
+        raise schema.Invalid(f"options: {', '.join(nulls)} must not be null")
     try:
         options = parse_options(raw)
-    except (ValueError, OverflowError) as exc:  # OverflowError: JSON's Infinity as an integer
+    except (ValueError, TypeError, OverflowError) as exc:  # Overflow: JSON's Infinity as an int
         raise schema.Invalid(f"options: {exc}") from exc
     return options, schema.flag(data.get("explain"), "explain")
 
@@ -73,7 +79,7 @@ def _store_reply(conversation: Conversation, reply: Reply, replaces: Message | N
     return conversations.add_reply(
         get_session(), conversation, reply.text, model_version=reply.model_version,
         options=reply.options, latency_ms=reply.latency_ms, explanation=reply.explanation,
-        replaces=replaces)
+        confidence=reply.confidence, replaces=replaces)
 
 
 @bp.get("/csrf")
@@ -103,14 +109,47 @@ def create_conversation() -> tuple[Response, int]:
 @bp.get("/conversations/<int:conversation_id>")
 def get_conversation(conversation_id: int) -> Response:
     conversation = owned_conversation(conversation_id)
-    return jsonify(schema.conversation_json(
-        conversation, conversations.messages(get_session(), conversation)))
+    session = get_session()
+    return jsonify(schema.conversation_json(conversation, conversations.messages(session, conversation),
+                                            conversations.versions(session, conversation.id)))
 
 
 @bp.delete("/conversations/<int:conversation_id>")
 def delete_conversation(conversation_id: int) -> tuple[str, int]:
     conversations.delete(get_session(), owned_conversation(conversation_id))
     return "", 204
+
+
+@bp.patch("/conversations/<int:conversation_id>")
+def rename_conversation(conversation_id: int) -> Response:
+    conversation = owned_conversation(conversation_id)
+    title = schema.json_body().get("title")
+    if not isinstance(title, str) or not schema.visible(title):
+        raise schema.Invalid("title must be a non-empty string")
+    conversations.rename(get_session(), conversation, schema.storable(title, "title"))
+    return jsonify(schema.conversation_json(conversation))
+
+
+@bp.get("/conversations/<int:conversation_id>/export")
+def export_conversation(conversation_id: int) -> Response:
+    """One conversation as a download: `?format=json` (the default) or `?format=markdown`."""
+    conversation = owned_conversation(conversation_id)
+    kind = request.args.get("format", "json")
+    if kind not in ("json", "markdown"):
+        raise schema.Invalid("format must be json or markdown")
+    session = get_session()
+    messages = conversations.messages(session, conversation)
+    if kind == "json":
+        response = jsonify(schema.conversation_json(
+            conversation, messages, conversations.versions(session, conversation.id)))
+    else:
+        names = {"user": gettext("You"), "bot": gettext("Lembra")}
+        text = conversation_markdown(conversation, messages, names, gettext("New conversation"))
+        response = Response(text, mimetype="text/markdown")
+    extension = "json" if kind == "json" else "md"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="lembra-conversation-{conversation.id}.{extension}"')
+    return response
 
 
 @bp.post("/conversations/<int:conversation_id>/messages")
@@ -140,8 +179,31 @@ def regenerate_reply(conversation_id: int) -> tuple[Response, int]:
     except ModelUnavailable as exc:
         return json_error(503, f"No new reply: {exc}.")
     message = _store_reply(conversation, reply, replaces=replaced)
-    return jsonify(reply=schema.message_json(message),
+    chain = conversations.versions(get_session(), conversation.id)[message.id]
+    return jsonify(reply=schema.message_json(message, chain),
                    replaced=replaced.id if replaced else None), 201
+
+
+@bp.patch("/messages/<int:message_id>")
+def edit_message(message_id: int) -> tuple[Response, int]:
+    """Edit the visitor's last message and answer it again (the old answer becomes a version)."""
+    message = _owned_message(message_id)
+    data = schema.json_body()
+    text = schema.message_text(data.get("text"))
+    options, explain = _options_and_explain(data)
+    session = get_session()
+    conversation = message.conversation
+    conversations.edit_last_message(session, message, text)
+    user_json = schema.message_json(message)
+    history, replaced = conversations.history_to_answer_again(session, conversation)
+    try:
+        reply = generate(history, options, explain)
+    except ModelUnavailable as exc:
+        return json_error(503, f"Your message was saved, but {exc}.", user=user_json)
+    stored = _store_reply(conversation, reply, replaces=replaced)
+    chain = conversations.versions(session, conversation.id)[stored.id]
+    return jsonify(user=user_json, reply=schema.message_json(stored, chain),
+                   replaced=replaced.id if replaced else None), 200
 
 
 @bp.post("/messages/<int:message_id>/feedback")
@@ -170,22 +232,16 @@ def post_correction(message_id: int) -> tuple[Response, int]:
 
 @bp.get("/messages/<int:message_id>/explanation")
 def get_explanation(message_id: int) -> Response | tuple[Response, int]:
-    """The stored attention and gates of a reply, recomputed (and stored) when missing.
+    """The reply's explanation (chatbot/web/explaining.py), computed (and stored) when missing.
 
     Recomputing steps the model through the stored reply (teacher forcing), so it explains
     exactly that text; `exact` is false only when a different model version is serving now.
     """
     message = _owned_reply(message_id, "only the bot's replies have an explanation")
-    if message.explanation is not None:
-        return jsonify(message_id=message.id, exact=True, explanation=message.explanation)
-    history = conversations.history_before(get_session(), message)
     try:
-        explanation, version = explain_reply(history, message.text)
+        explanation, exact = explanation_for(get_session(), message)
     except ModelUnavailable as exc:
         return json_error(503, f"Cannot explain this reply: {exc}.")
-    exact = version == message.model_version
-    if exact:
-        conversations.store_explanation(get_session(), message, explanation)
     return jsonify(message_id=message.id, exact=exact, explanation=explanation)
 
 
@@ -193,6 +249,8 @@ def get_explanation(message_id: int) -> Response | tuple[Response, int]:
 def export() -> Response:
     """All of this visitor's conversations with their messages, as a JSON download."""
     found = conversations.export(get_session(), current_visitor())
-    response = jsonify(conversations=[schema.conversation_json(c, c.messages) for c in found])
+    response = jsonify(conversations=[
+        schema.conversation_json(c, conversations.current(c.messages),
+                                 conversations.version_chains(c.messages)) for c in found])
     response.headers["Content-Disposition"] = 'attachment; filename="lembra-conversations.json"'
     return response

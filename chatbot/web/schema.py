@@ -5,14 +5,27 @@ Validation failures raise `Invalid` (answered 422); a body that is not a JSON ob
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, request
+from werkzeug.routing import IntegerConverter
 
 from chatbot.storage.db import Conversation, Correction, Feedback, Message
 
 COMMENT_CHARS = 2000
+MAX_ROW_ID = 2**63 - 1  # the largest id a BIGINT (and SQLite's INTEGER) can hold
+
+
+class RowId(IntegerConverter):
+    """`<int:...>` in every route: an id beyond any database integer becomes 0, which no row has
+    (ids start at 1), so the view answers its usual 404 instead of the driver overflowing.
+    (Refusing it in the converter would turn DELETE /x/<huge> into a 405, from the GET rule.)"""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= MAX_ROW_ID else 0
 
 
 class Invalid(ValueError):
@@ -23,7 +36,10 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object; an empty body counts as {}."""
     if not request.get_data(cache=True):
         return {}
-    data = request.get_json(force=True, silent=True)
+    try:
+        data = request.get_json(force=True, silent=True)
+    except RecursionError:  # "[[[[..." nested deeper than the parser's stack
+        data = None
     if not isinstance(data, dict):
         abort(400, description="the request body must be a JSON object")
     return data
@@ -41,12 +57,19 @@ def storable(value: str, name: str) -> str:
     return value
 
 
+def visible(text: str) -> bool:
+    """Whether `text` shows anything: zero-width spaces, joiners and other format or control
+    characters alone (categories Cf, Cc) would store a message nobody can see."""
+    return any(not char.isspace() and unicodedata.category(char) not in ("Cf", "Cc")
+               for char in text)
+
+
 def message_text(value: Any, name: str = "text") -> str:
     """A message or a correction: a non-empty string within MAX_MESSAGE_CHARS once stripped."""
     if not isinstance(value, str):
         raise Invalid(f"{name} must be a string")
     text = storable(value, name).strip()
-    if not text:
+    if not visible(text):
         raise Invalid(f"{name} must not be empty")
     limit = current_app.config["MAX_MESSAGE_CHARS"]
     if len(text) > limit:
@@ -82,7 +105,9 @@ def _time(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def conversation_json(conversation: Conversation, messages: list[Message] | None = None) -> dict:
+def conversation_json(conversation: Conversation, messages: list[Message] | None = None,
+                      versions: dict[int, list[Message]] | None = None) -> dict:
+    """The conversation; with `messages` (current ones) and their `versions` (by message id)."""
     data = {
         "id": conversation.id,
         "title": conversation.title,
@@ -90,7 +115,7 @@ def conversation_json(conversation: Conversation, messages: list[Message] | None
         "updated_at": _time(conversation.updated_at),
     }
     if messages is not None:
-        data["messages"] = [message_json(m) for m in messages]
+        data["messages"] = [message_json(m, (versions or {}).get(m.id)) for m in messages]
     return data
 
 
@@ -106,7 +131,13 @@ def correction_json(correction: Correction) -> dict:
             "status": correction.status, "created_at": _time(correction.created_at)}
 
 
-def message_json(message: Message) -> dict:
+def version_json(message: Message) -> dict:
+    return {"id": message.id, "text": message.text, "created_at": _time(message.created_at)}
+
+
+def message_json(message: Message, versions: list[Message] | None = None) -> dict:
+    """A message; a bot reply also lists its `versions` (oldest first, itself last: regenerated
+    replies it replaced come before it)."""
     data = {
         "id": message.id,
         "conversation_id": message.conversation_id,
@@ -122,5 +153,7 @@ def message_json(message: Message) -> dict:
             has_explanation=message.explanation is not None,
             feedback=feedback_json(message.feedback),
             corrections=[correction_json(c) for c in message.corrections],
+            confidence=message.confidence,
+            versions=[version_json(v) for v in versions or [message]],
         )
     return data

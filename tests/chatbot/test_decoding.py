@@ -7,6 +7,7 @@ import tensorflow as tf
 from chatbot.bot import Bot, trimmed_length
 from chatbot.config import ConfigError
 from chatbot.decoding import DecodeOptions, _best_beam
+from chatbot.rerank import teacher_arrays
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +189,16 @@ def test_no_reply_reads_as_empty(random_bundle, mode):
         reply = eager.reply(prompt, DecodeOptions(mode=mode, min_len=0, seed=3))
         assert reply.text.strip(), (prompt, reply.pieces)
         assert reply.pieces[-1] != "\u2581"  # it ended right after the first word
+
+
+@pytest.mark.parametrize("mode", ["greedy", "sample", "beam", "rerank"])
+def test_confidence_is_the_mean_log_probability_per_piece(bot, mode):
+    """Whatever the search, the stored confidence is what teacher forcing gives for the reply."""
+    history = ["what do you like to do"]
+    reply = bot.reply(history, DecodeOptions(mode=mode, seed=4, max_len=12, min_len=1))
+    assert reply.confidence is not None and reply.confidence < 0.0
+    ids = [bot.tokenizer.sp.piece_to_id(p) for p in reply.pieces]
+    source, _ = bot.encode_histories([history])
+    t_in, t_out = teacher_arrays([ids], [reply.finished])
+    forward = bot.decoder.score(source, t_in, t_out).numpy()[0]
+    assert reply.confidence == pytest.approx(forward / (len(ids) + reply.finished), abs=1e-3)

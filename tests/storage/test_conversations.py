@@ -71,6 +71,42 @@ def test_answering_again_replaces_the_last_reply(session):
     assert [m.text for m in conversations.messages(session, conversation)] == ["hi", "hey"]
 
 
+def test_a_regenerated_reply_is_kept_but_no_visitor_query_sees_it(session):
+    conversation = conversations.create(session, "me", "")
+    conversations.add_message(session, conversation, "hi", 10)
+    first = reply(session, conversation, "zebra stripes")
+    conversations.rate(session, first, -1, "odd")
+    conversations.correct(session, first, "hello!")
+    second = reply(session, conversation, "hello", replaces=first)
+    third = reply(session, conversation, "hey there", replaces=second)
+    assert (first.superseded_by_id, second.superseded_by_id) == (second.id, third.id)
+    chains = conversations.versions(session, conversation.id)
+    assert [m.text for m in chains[third.id]] == ["zebra stripes", "hello", "hey there"]
+    # the old row keeps what the visitor gave it
+    session.expire_all()
+    assert first.feedback.rating == -1 and [c.text for c in first.corrections] == ["hello!"]
+    # what the visitor and the model see: current messages only
+    assert [m.text for m in conversations.messages(session, conversation)] == ["hi", "hey there"]
+    assert conversations.search(session, "me", "zebra", 10) == []
+    assert conversations.history_to_answer_again(session, conversation)[1].id == third.id
+    _, history = conversations.add_message(session, conversation, "and?", 10)
+    assert history == ["hi", "hey there", "and?"]
+    exported = conversations.export(session, "me")[0]
+    assert [m.text for m in conversations.current(exported.messages)] == ["hi", "hey there", "and?"]
+    with pytest.raises(Refused, match="full"):  # superseded rows do not count towards the limit
+        conversations.add_message(session, conversation, "more", 3)
+    conversations.add_message(session, conversation, "more", 4)
+
+
+def test_confidence_is_stored_rounded(session):
+    conversation = conversations.create(session, "me", "")
+    conversations.add_message(session, conversation, "hi", 10)
+    stored = conversations.add_reply(session, conversation, "hello", model_version="m",
+                                     options={}, latency_ms=1.0, explanation=None,
+                                     confidence=-1.234567)
+    assert stored.confidence == -1.2346
+
+
 def test_search_matches_titles_and_text_of_the_visitors_own(session):
     for visitor, text in (("me", "pizza tonight"), ("me", "hello"), ("you", "pizza too")):
         conversations.add_message(session, conversations.create(session, visitor, ""), text, 10)

@@ -356,7 +356,8 @@ def test_explanation_is_computed_on_demand(model_app, chatter, mode):
     assert body["exact"] is True  # the serving model stepped through exactly this reply
     pieces = "".join(body["explanation"]["reply"]).replace("\u2581", " ").strip()
     assert pieces == reply["text"].strip()
-    assert stored_messages(model_app, conversation_id)[1].explanation == body["explanation"]
+    sentence = body["explanation"].pop("summary")  # written per request, in its language
+    assert sentence and stored_messages(model_app, conversation_id)[1].explanation == body["explanation"]
     assert chatter.get(f"/api/messages/{data['user']['id']}/explanation").status_code == 422
 
 
@@ -370,8 +371,29 @@ def test_regenerate_replaces_the_last_reply(model_app, chatter):
     body = again.get_json()
     assert body["replaced"] == first["reply"]["id"]
     assert body["reply"]["options"]["mode"] == "beam"
-    roles = [(m.role, m.id) for m in stored_messages(model_app, conversation_id)]
-    assert roles == [("user", first["user"]["id"]), ("bot", body["reply"]["id"])]
+    rows = [(m.role, m.id, m.superseded_by_id) for m in stored_messages(model_app, conversation_id)]
+    assert rows == [("user", first["user"]["id"], None),  # the replaced reply is kept
+                    ("bot", first["reply"]["id"], body["reply"]["id"]),
+                    ("bot", body["reply"]["id"], None)]
+
+
+def test_replies_list_their_versions_and_confidence(model_app, chatter):
+    conversation_id = chatter.new_conversation()
+    first = chatter.post(f"/api/conversations/{conversation_id}/messages",
+                         {"text": "tell me something"}).get_json()["reply"]
+    assert [v["id"] for v in first["versions"]] == [first["id"]]
+    assert isinstance(first["confidence"], float) and first["confidence"] < 0
+    second = chatter.post(f"/api/conversations/{conversation_id}/reply", {}).get_json()["reply"]
+    third = chatter.post(f"/api/conversations/{conversation_id}/reply", {}).get_json()["reply"]
+    assert [v["id"] for v in third["versions"]] == [first["id"], second["id"], third["id"]]
+    assert [v["text"] for v in third["versions"]] == [first["text"], second["text"], third["text"]]
+    assert set(third["versions"][0]) == {"id", "text", "created_at"}
+    shown = chatter.get(f"/api/conversations/{conversation_id}").get_json()["messages"]
+    assert [m["id"] for m in shown] == [shown[0]["id"], third["id"]]  # superseded ones are hidden
+    assert shown[1]["versions"] == third["versions"] and "versions" not in shown[0]
+    exported = chatter.get("/api/export").get_json()["conversations"]
+    assert [m["id"] for m in exported[0]["messages"]] == [shown[0]["id"], third["id"]]
+    assert exported[0]["messages"][1]["versions"] == third["versions"]
 
 
 @pytest.mark.parametrize("mode", ["greedy", "beam", "rerank"])
