@@ -130,7 +130,8 @@ class Feedback(Base):
 
 
 class Correction(Base):
-    """A better answer a visitor proposed for one bot reply; an admin accepts or rejects it.
+    """A better answer a visitor proposed for one bot reply (an admin accepts or rejects it), or
+    one a reviewer wrote (`written_by`, accepted as written).
 
     Accepted corrections replace the reply's text as the training target (see
     `chatbot.storage.transcripts.transcript_record`); pending and rejected ones are never used.
@@ -146,6 +147,7 @@ class Correction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    written_by: Mapped[str | None] = mapped_column(String(64))  # None: the visitor wrote it
 
     message: Mapped[Message] = relationship(back_populates="corrections")
 

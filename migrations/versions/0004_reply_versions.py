@@ -1,5 +1,6 @@
 """Reply versions and confidence: a regenerated reply is kept and points at the reply that
-replaced it; each reply stores the model's mean log-probability per piece.
+replaced it; each reply stores the model's mean log-probability per piece; a correction records
+the reviewer who wrote it (null: the visitor suggested it).
 
 Revision ID: 0004
 Revises: 0003
@@ -16,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("corrections", sa.Column("written_by", sa.String(length=64), nullable=True))
     op.add_column("messages", sa.Column("confidence", sa.Double(), nullable=True))
     if op.get_bind().dialect.name == "sqlite":
         # SQLite adds a foreign key only inline; batch mode would copy the table and drop the
@@ -33,3 +35,4 @@ def downgrade() -> None:
         op.drop_constraint("fk_messages_superseded_by_id", "messages", type_="foreignkey")
     op.drop_column("messages", "superseded_by_id")  # SQLite 3.35+ drops a plain column in place
     op.drop_column("messages", "confidence")
+    op.drop_column("corrections", "written_by")
