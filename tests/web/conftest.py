@@ -40,6 +40,9 @@ class Visitor:
     def delete(self, path: str, **kwargs):
         return self.client.delete(path, headers={"X-CSRF-Token": self.token}, **kwargs)
 
+    def patch(self, path: str, json: object = None, **kwargs):
+        return self.client.patch(path, headers={"X-CSRF-Token": self.token}, json=json, **kwargs)
+
     def new_conversation(self) -> int:
         response = self.post("/api/conversations", {})
         assert response.status_code == 201, response.get_json()
