@@ -10,6 +10,8 @@ from flask import Flask, request
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 
+from chatbot.web.explaining import panel_strings
+
 LANGUAGES = {"en": "English", "pt": "Português"}
 COOKIE = "lembra_lang"
 
@@ -48,7 +50,9 @@ def script_strings() -> dict[str, str]:
         "sendFailed": _("The message could not be sent."),
         "replyFailed": _("Your message is saved, but no reply came back."),
         "loadFailed": _("Could not load the conversation."),
-        "networkError": _("Network error: is the server running?"),
+        "networkError": _("Lembra can't be reached. Check your connection, then try again."),
+        "serverDown": _("Lembra can't answer right now. Please try again in a moment."),
+        "rateLimited": _("That was a lot of messages at once. Wait a moment, then try again."),
         "charsLeft": _("%(n)s characters left"),
         "tooLong": _("%(n)s characters over the limit"),
         "loading": _("Loading…"),
@@ -73,6 +77,26 @@ def script_strings() -> dict[str, str]:
         "suggestEmpty": _("Write the better answer first."),
         "yourSuggestion": _("Thanks! Your suggestion, for review:"),
         "cancel": _("Cancel"),
+        "moreActions": _("More actions"),
+        "replyActions": _("Actions for the reply “%(text)s”"),
+        "previousVersion": _("Previous version"),
+        "nextVersion": _("Next version"),
+        "versionOf": _("Version %(n)s of %(total)s"),
+        "reasonLabel": _("What was wrong with it? (optional)"),
+        "reasonSend": _("Send"),
+        "reasonSkip": _("Skip"),
+        "editMessage": _("Edit message"),
+        "editSend": _("Save and send"),
+        "modeRerank": _("Best fit"),
+        "modeGreedy": _("Most likely words"),
+        "modeBeam": _("Compare drafts"),
+        "modeSample": _("Varied"),
+        "languageNote": _("Lembra only understands English, so this reply may not make sense. "
+                          "Try writing in English."),
+        "supportNote": _("If you are going through something hard, you don't have to face it "
+                         "alone. Talk to someone you trust, or find a free, confidential "
+                         "helpline near you:"),
+        **panel_strings(),
     }
 
 

@@ -18,6 +18,7 @@ and nothing is recorded.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -44,6 +45,7 @@ BATCHER = "lembra.batcher"
 WATCHER = "lembra.model_watcher"
 REPLY_TIMEOUT_S = 60.0  # gunicorn's worker timeout: a reply slower than this is not coming
 _BATCHER_LOCK = threading.Lock()
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s:'\"()]+")
 
 
 class ModelUnavailable(RuntimeError):
@@ -68,7 +70,7 @@ def _load_at_start(app: Flask, model_dir: str) -> None:
     try:
         bot = load_bot(app, model_dir)
     except BundleError as exc:
-        app.extensions[BOT_ERROR] = str(exc)
+        app.extensions[BOT_ERROR] = without_paths(str(exc))  # visitors see it; the log has all
         app.logger.error("no model: %s", exc)
         return
     except Exception as exc:  # a bundle that loads but cannot decode is just as unusable
@@ -79,6 +81,12 @@ def _load_at_start(app: Flask, model_dir: str) -> None:
         return
     app.extensions[BOT] = bot
     app.logger.info("loaded model %s", bot.version)
+
+
+def without_paths(text: str) -> str:
+    """`text` with each absolute path cut to its last two parts: anonymous visitors read this
+    (/healthz, the page, API errors), and the server's directory layout is none of theirs."""
+    return _ABSOLUTE_PATH.sub(lambda m: "/".join(Path(m.group(0)).parts[1:][-2:]), text)
 
 
 def load_bot(app: Flask, path: str | Path) -> Bot:
@@ -97,6 +105,7 @@ def warm_up(bot: Bot) -> None:
 
     for mode in ("greedy", "beam", "rerank"):  # sampling shares the greedy loop; rerank adds scoring
         bot.reply(["hello"], DecodeOptions(mode=mode, max_len=4))
+    bot.explain(["hello"], "hi")  # the teacher-forced pass "Why this reply?" runs
 
 
 def install(app: Flask, bot: Bot) -> None:
