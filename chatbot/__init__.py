@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from chatbot.config import DEFAULT_SECRET, AppConfig, ConfigError
+from chatbot.config import AppConfig, ConfigError, secret_key_problem
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -29,8 +29,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
-    if app.config["PRODUCTION"] and app.config["SECRET_KEY"] == DEFAULT_SECRET:
-        raise ConfigError("refusing to start in production with the default SECRET_KEY; set SECRET_KEY")
+    problem = secret_key_problem(app.config["SECRET_KEY"], app.config["PRODUCTION"])
+    if problem:
+        raise ConfigError(problem)
     # Migrating on start is a convenience for SQLite; PostgreSQL deployments run `init-db` once.
     app.config.setdefault(
         "AUTO_MIGRATE", make_url(app.config["DATABASE_URL"]).get_backend_name() == "sqlite")

@@ -91,6 +91,20 @@ class ModelConfig:
 
 
 DEFAULT_SECRET = "dev-insecure-change-me"
+MIN_SECRET_BYTES = 32  # an HMAC key shorter than this can be guessed or forged
+
+
+def secret_key_problem(secret_key: str, production: bool) -> str | None:
+    """Why `secret_key` must not sign cookies in production, or None when it may."""
+    if not production:
+        return None
+    if secret_key == DEFAULT_SECRET:
+        return "refusing to start in production with the default SECRET_KEY; set SECRET_KEY"
+    if len(secret_key.encode()) < MIN_SECRET_BYTES:
+        return (f"refusing to start in production with a SECRET_KEY of "
+                f"{len(secret_key.encode())} bytes; set one of at least {MIN_SECRET_BYTES} "
+                "random bytes (e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,11 +118,13 @@ class AppConfig:
     max_message_chars: int = 1000
     max_turns: int = 500
     max_content_length: int = 64 * 1024
-    ratelimit_chat: str = "30 per minute"
+    ratelimit_chat: str = "30 per minute"  # per visitor, messages and regenerations together
+    ratelimit_chat_address: str = "30 per minute"  # per client address: new cookies don't add
     ratelimit_login: str = "10 per minute"
     admin_session_minutes: int = 30  # an admin is signed out after this long without a request
+    admin_session_max_hours: int = 12  # and this long after signing in, however active
     model_check_seconds: float = 2.0  # how often each worker looks for a newly activated model
-    ratelimit_storage_uri: str = "memory://"
+    ratelimit_storage_uri: str = ""  # "": a SQLite file every worker shares (web/limits.py)
     batch_window_ms: float = 5.0
     batch_max_size: int = 16
     production: bool = False
@@ -123,8 +139,10 @@ class AppConfig:
         "max_turns": "LEMBRA_MAX_TURNS",
         "max_content_length": "LEMBRA_MAX_CONTENT_LENGTH",
         "ratelimit_chat": "LEMBRA_RATELIMIT_CHAT",
+        "ratelimit_chat_address": "LEMBRA_RATELIMIT_CHAT_ADDRESS",
         "ratelimit_login": "LEMBRA_RATELIMIT_LOGIN",
         "admin_session_minutes": "LEMBRA_ADMIN_SESSION_MINUTES",
+        "admin_session_max_hours": "LEMBRA_ADMIN_SESSION_MAX_HOURS",
         "model_check_seconds": "LEMBRA_MODEL_CHECK_SECONDS",
         "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
         "batch_window_ms": "LEMBRA_BATCH_WINDOW_MS",
@@ -140,6 +158,6 @@ class AppConfig:
         return replace_checked(cls(), overrides)
 
     def validate(self) -> None:
-        if self.production and self.secret_key == DEFAULT_SECRET:
-            raise ConfigError(
-                "refusing to start in production with the default SECRET_KEY; set SECRET_KEY")
+        problem = secret_key_problem(self.secret_key, self.production)
+        if problem:
+            raise ConfigError(problem)

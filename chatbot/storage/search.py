@@ -12,17 +12,19 @@ falls back to a substring match. See https://www.sqlite.org/fts5.html#external_c
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, literal_column, select, text
 
-from chatbot.storage.db import Conversation, Feedback, Message, Review
+from chatbot.storage.db import Conversation, Correction, Feedback, Message, Review
 
 FTS_TABLE = "messages_fts"
 PG_INDEX = "ix_messages_text_search"
 WORD = re.compile(r"\w+")
+SORTS = ("newest", "confidence")  # newest first; least confident reply first
+CURRENT = Message.superseded_by_id.is_(None)
 
 
 def is_search_object(name: str | None) -> bool:
@@ -51,11 +53,24 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _parse_date(value: str | None) -> date | None:
+def _parse_date(value: str | None, problems: list, name: str) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
+        problems.append(("date", name, value[:20]))
         return None
+
+
+def _parse_number(value: str | None, problems: list, name: str, kind: type) -> Any:
+    try:
+        return kind(value) if value not in (None, "") else None
+    except ValueError:
+        problems.append(("number", name, value[:20]))
+        return None
+
+
+def _on(value: str | None) -> bool:
+    return value in ("1", "on", "true")
 
 
 def day_start(day: date) -> datetime:
@@ -73,25 +88,59 @@ class Filters:
     model: str = ""
     flagged: bool = False
     unreviewed: bool = False
+    pending: bool = False  # has a visitor's suggestion waiting for review
+    regenerated: bool = False  # a visitor asked for another answer at least once
+    visitor: str = ""  # the start of the visitor id
+    min_messages: int | None = None
+    max_messages: int | None = None
+    below: float | None = None  # has a reply whose confidence is under this
+    sort: str = "newest"
+    # What was ignored: (kind: date, number, inverted or sort; the parameter; its value).
+    problems: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
 
     @classmethod
     def from_args(cls, args: Any) -> Filters:
-        """From a query string; malformed dates are ignored rather than failing the page."""
+        """From a query string; what cannot be used (a malformed or inverted date range, a
+        number that is not one) is ignored and said in `problems`, rather than failing the page."""
+        problems: list[tuple[str, str, str]] = []
+        date_from = _parse_date(args.get("from"), problems, "from")
+        date_to = _parse_date(args.get("to"), problems, "to")
+        if date_from and date_to and date_from > date_to:
+            problems.append(("inverted", "from", f"{date_from} > {date_to}"))
+            date_from = date_to = None
+        sort = args.get("sort") or "newest"
+        if sort not in SORTS:
+            problems.append(("sort", "sort", sort[:20]))
+            sort = "newest"
+        lengths = [_parse_number(args.get(k), problems, k, int) for k in ("min", "max")]
+        lengths = [None if n is None else max(0, n) for n in lengths]
+        below = _parse_number(args.get("below"), problems, "below", float)
+        if below is not None and below != below:  # NaN matches nothing
+            problems.append(("number", "below", "nan"))
+            below = None
         return cls(
             q=(args.get("q") or "").replace("\x00", "").strip()[:200],
-            date_from=_parse_date(args.get("from")),
-            date_to=_parse_date(args.get("to")),
-            negative=args.get("negative") in ("1", "on", "true"),
+            date_from=date_from, date_to=date_to,
+            negative=_on(args.get("negative")),
             model=(args.get("model") or "").strip()[:128],
-            flagged=args.get("flagged") in ("1", "on", "true"),
-            unreviewed=args.get("unreviewed") in ("1", "on", "true"),
+            flagged=_on(args.get("flagged")),
+            unreviewed=_on(args.get("unreviewed")),
+            pending=_on(args.get("pending")),
+            regenerated=_on(args.get("regenerated")),
+            visitor=(args.get("visitor") or "").replace("\x00", "").strip()[:64],
+            min_messages=lengths[0], max_messages=lengths[1], below=below, sort=sort,
+            problems=tuple(problems),
         )
 
     def to_args(self) -> dict[str, str]:
         """The query string that reproduces these filters (for pagination and export links)."""
-        args = {"q": self.q, "model": self.model,
+        args = {"q": self.q, "model": self.model, "visitor": self.visitor,
                 "from": self.date_from.isoformat() if self.date_from else "",
-                "to": self.date_to.isoformat() if self.date_to else ""}
+                "to": self.date_to.isoformat() if self.date_to else "",
+                "min": "" if self.min_messages is None else str(self.min_messages),
+                "max": "" if self.max_messages is None else str(self.max_messages),
+                "below": "" if self.below is None else repr(self.below),
+                "sort": "" if self.sort == "newest" else self.sort}
         args.update({k: "1" for k, v in asdict(self).items() if v is True})
         return {k: v for k, v in args.items() if v}
 
@@ -102,7 +151,7 @@ class Filters:
             query = query.where(Conversation.id.in_(hit))
         if self.date_from:
             query = query.where(Conversation.created_at >= day_start(self.date_from))
-        if self.date_to:
+        if self.date_to and self.date_to < date.max:  # 9999-12-31 has no next day: no bound
             query = query.where(Conversation.created_at < day_start(self.date_to + timedelta(1)))
         if self.negative:
             query = query.where(exists().where(
@@ -117,5 +166,49 @@ class Filters:
         if self.unreviewed:
             query = query.where(~exists().where(
                 Review.conversation_id == Conversation.id, Review.reviewed_at.is_not(None)))
+        return self._apply_triage(query)
+
+    def _apply_triage(self, query: Select) -> Select:
+        """The filters that find conversations needing a reviewer."""
+        if self.pending:
+            query = query.where(exists().where(
+                Message.conversation_id == Conversation.id, Correction.message_id == Message.id,
+                Correction.status == "pending"))
+        if self.regenerated:
+            query = query.where(exists().where(
+                Message.conversation_id == Conversation.id, Message.superseded_by_id.is_not(None)))
+        if self.visitor:
+            query = query.where(Conversation.visitor_id.startswith(self.visitor, autoescape=True))
+        if self.min_messages is not None or self.max_messages is not None:
+            length = message_count()
+            if self.min_messages is not None:
+                query = query.where(length >= self.min_messages)
+            if self.max_messages is not None:
+                query = query.where(length <= self.max_messages)
+        if self.below is not None:
+            query = query.where(exists().where(
+                Message.conversation_id == Conversation.id, CURRENT,
+                Message.confidence < self.below))
         return query
+
+    def order(self, query: Select) -> Select:
+        """`query` (over Conversation) in this sort order; ties newest first."""
+        newest = (Conversation.created_at.desc(), Conversation.id.desc())
+        if self.sort == "confidence":  # conversations without a scored reply come last
+            least = lowest_confidence()
+            return query.order_by(least.is_(None), least, *newest)
+        return query.order_by(*newest)
+
+
+def message_count():
+    """The number of messages a visitor sees in each conversation (a correlated subquery)."""
+    return (select(func.count()).where(Message.conversation_id == Conversation.id, CURRENT)
+            .correlate(Conversation).scalar_subquery())
+
+
+def lowest_confidence():
+    """The least confident current reply of each conversation (a correlated subquery)."""
+    return (select(func.min(Message.confidence))
+            .where(Message.conversation_id == Conversation.id, CURRENT)
+            .correlate(Conversation).scalar_subquery())
 

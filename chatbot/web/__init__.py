@@ -9,8 +9,22 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Every extension, hook and blueprint, in the order they must run."""
-    from chatbot.web import admin, api, chat, database, errors, health, i18n, limits, security, serving, visitor
+    from chatbot.web import (
+        admin,
+        api,
+        chat,
+        database,
+        errors,
+        health,
+        i18n,
+        limits,
+        schema,
+        security,
+        serving,
+        visitor,
+    )
 
+    app.url_map.converters["int"] = schema.RowId  # before any route is added
     database.init_app(app)
     visitor.init_app(app)
     security.init_app(app)  # CSRF before any view

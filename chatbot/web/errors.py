@@ -20,7 +20,7 @@ def json_error(status: int, message: str, **extra: object) -> tuple[Response, in
     return jsonify(error=message, **extra), status
 
 
-def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
+def http_error(exc: HTTPException) -> tuple[Response | str, int]:
     status = exc.code or 500
     if wants_json():
         response, status = json_error(status, exc.description or exc.name)
@@ -33,20 +33,20 @@ def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
 
 def _unexpected(exc: Exception) -> tuple[Response | str, int]:
     if isinstance(exc, HTTPException):
-        return _http_error(exc)
+        return http_error(exc)
     current_app.logger.exception("unhandled error")
-    return _http_error(InternalServerError(description="internal server error"))
+    return http_error(InternalServerError(description="internal server error"))
 
 
 def _database_down(exc: OperationalError | InterfaceError) -> tuple[Response | str, int]:
     """A locked, full or unreachable database is a 503 the client may retry, not a crash."""
     current_app.logger.error("database unavailable: %s", str(exc.orig or exc).splitlines()[0])
-    return _http_error(ServiceUnavailable(
+    return http_error(ServiceUnavailable(
         description="the database is busy or unreachable; please try again shortly", retry_after=5))
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(InterfaceError, _database_down)
     app.register_error_handler(Exception, _unexpected)

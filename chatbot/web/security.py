@@ -47,7 +47,7 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.path.startswith("/api/"):
+    if request.endpoint != "static":  # pages and JSON hold one visitor's or admin's data
         headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -21,6 +21,8 @@ from sqlalchemy import event
 from bench.load import Client, Server
 from chatbot import create_app
 from chatbot.config import ConfigError
+from chatbot.web.serving import without_paths
+from tests.web.conftest import Visitor
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +51,13 @@ def test_a_broken_bundle_is_one_log_line_and_healthz_503(make_app, tiny_bundle, 
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
-    assert body["model_loaded"] is False and body["model_error"] == record.getMessage()[10:]
+    assert body["model_loaded"] is False
+    assert body["model_error"] == without_paths(record.getMessage()[10:])
+    visitor = Visitor(app)  # anonymous visitors never see the server's directories
+    url = f"/api/conversations/{visitor.new_conversation()}/messages"
+    for seen in (response, visitor.get("/"), visitor.post(url, {"text": "hi"})):
+        assert str(tmp_path) not in seen.get_data(as_text=True)
+    assert str(tmp_path) in record.getMessage()  # the log keeps the whole path
 
 
 # The database
@@ -108,6 +116,15 @@ def test_production_refuses_the_default_secret_key(tmp_path):
                     "LOAD_MODEL": False})
 
 
+@pytest.mark.parametrize("key", ["", "short", "x" * 31])
+def test_production_refuses_a_short_secret_key(tmp_path, key):
+    with pytest.raises(ConfigError, match="at least 32"):
+        create_app({"PRODUCTION": True, "SECRET_KEY": key, "LOAD_MODEL": False,
+                    "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    create_app({"PRODUCTION": True, "SECRET_KEY": "k" * 32, "LOAD_MODEL": False,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+
+
 def gunicorn_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("SECRET_KEY", "LEMBRA_PRODUCTION", "DATABASE_URL")}
@@ -123,6 +140,18 @@ def test_gunicorn_in_production_with_the_default_secret_exits_with_one_line(tmp_
     errors = [line for line in result.stderr.splitlines() if "SECRET_KEY" in line]
     assert errors == ["Error: lembra: refusing to start in production with the default "
                       "SECRET_KEY; set SECRET_KEY"]
+    assert "Traceback" not in result.stderr
+
+
+def test_gunicorn_in_production_with_an_empty_secret_exits_with_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0",
+         "app:app"], cwd=ROOT, env=gunicorn_env(tmp_path, LEMBRA_PRODUCTION="1", SECRET_KEY=""),
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "SECRET_KEY" in line]
+    assert len(errors) == 1 and errors[0].startswith("Error: lembra: refusing to start in "
+                                                     "production with a SECRET_KEY of 0 bytes")
     assert "Traceback" not in result.stderr
 
 

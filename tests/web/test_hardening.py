@@ -104,6 +104,42 @@ def test_unstorable_strings_and_overflowing_numbers_are_422(visitor, body, fragm
     assert fragment in response.get_json()["error"]
 
 
+@pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d\u2060\ufeff", " \u200b\n\u200e "])
+def test_a_message_of_only_invisible_characters_is_422(app, visitor, conversation, text):
+    response = visitor.post(conversation, {"text": text})
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "text must not be empty"}
+    assert stored_texts(app, int(conversation.split("/")[3])) == []
+
+
+@pytest.mark.parametrize("option", ["beam_width", "mode", "temperature", "max_len", "top_p"])
+def test_an_option_set_to_null_is_422(visitor, conversation, option):
+    for url in (conversation, conversation.replace("/messages", "/reply")):
+        response = visitor.post(url, {"text": "hi", "options": {option: None}})
+        assert response.status_code == 422, (url, response.get_data())
+        assert response.get_json() == {"error": f"options: {option} must not be null"}
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000, b'{"text": ' + b"[" * 5000, b'{"a":' * 5000])
+def test_deeply_nested_json_is_400(visitor, conversation, body):
+    response = visitor.post(conversation, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "the request body must be a JSON object"}
+
+
+def test_pages_and_json_with_personal_content_are_not_cached(app, visitor, admin_for):
+    conversation_id = visitor.new_conversation()
+    admin = admin_for(app)
+    for response in (visitor.get("/"), visitor.get(f"/c/{conversation_id}"),
+                     visitor.get("/api/conversations"), visitor.get("/healthz"),
+                     admin.get("/admin/"), admin.get(f"/admin/transcripts/{conversation_id}"),
+                     admin.get("/admin/dashboard")):
+        assert response.headers["Cache-Control"] == "no-store", response.request.path
+    static = visitor.get("/static/css/app.css")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
 @pytest.mark.parametrize("text", [
     "bell \x07 escape \x1b[31m red \x7f del",
     "emoji 👋🏽🧑‍🚀 and flags 🇧🇷",
@@ -152,6 +188,24 @@ def test_unknown_ids_are_404_everywhere(visitor):
             assert "error" in response.get_json()
     for path in ("/api/conversations/-1", "/api/conversations/abc", "/api/messages/1.5/feedback"):
         assert visitor.get(path).status_code in (404, 405)
+
+
+def test_admin_ids_and_dates_beyond_any_column_are_4xx(app, admin_for, visitor):
+    visitor.new_conversation()
+    admin = admin_for(app)
+    for bad in (2**63 - 1, 2**63, 10**30):
+        assert admin.get(f"/admin/transcripts/{bad}").status_code == 404
+        for path in (f"/admin/transcripts/{bad}/review", f"/admin/transcripts/{bad}/delete",
+                     f"/admin/corrections/{bad}/accept"):
+            assert admin.post(path, {"confirm": "yes"}).status_code == 404, path
+    for dates in ({"to": "9999-12-31"}, {"from": "0001-01-01", "to": "9999-12-31"},
+                  {"from": "9999-12-31"}):
+        for path in ("/admin/", "/admin/export.csv", "/admin/export.jsonl"):
+            response = admin.get(path, query_string=dates)
+            assert response.status_code == 200, (path, dates)
+            response.get_data()  # the streamed exports must run to their end
+    until_the_end = admin.get("/admin/export.csv", query_string={"to": "9999-12-31"})
+    assert until_the_end.get_data() == admin.get("/admin/export.csv").get_data()
 
 
 # A property-based test over every chat endpoint
@@ -219,6 +273,53 @@ def test_generated_payloads_never_5xx_nor_lose_a_message(model_app, visitor_for,
     stored = {m["id"]: m["text"] for m in
               visitor.get(f"/api/conversations/{conversation_id}").get_json()["messages"]}
     assert stored == kept
+
+
+def test_rate_limits_hold_across_workers_with_the_default_store(make_app, visitor_for):
+    """Two apps over one database (two gunicorn workers) share the default SQLite-file store:
+    one visitor gets the documented budget, not one per worker, and /messages and /reply draw
+    from the same bucket."""
+    limited = {"RATELIMIT_ENABLED": True, "RATELIMIT_CHAT": "3 per minute",
+               "RATELIMIT_STORAGE_URI": ""}
+    first, second = make_app(**limited), make_app(**limited)
+    visitor = visitor_for(first)
+    base = f"/api/conversations/{visitor.new_conversation()}"
+    elsewhere = second.test_client()  # the same browser, answered by the other worker
+    elsewhere.set_cookie("lembra_visitor", visitor.client.get_cookie("lembra_visitor").value)
+    headers = {"X-CSRF-Token": visitor.token}
+    statuses = [visitor.post(base + "/messages", {"text": "one"}).status_code,
+                elsewhere.post(base + "/reply", json={}, headers=headers).status_code,
+                elsewhere.post(base + "/messages", json={"text": "two"}, headers=headers).status_code,
+                visitor.post(base + "/reply", {}).status_code]
+    assert statuses == [503, 503, 503, 429]  # stored (no model here) three times, then limited
+
+
+def test_new_visitor_cookies_do_not_multiply_the_limit(make_app, visitor_for):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_CHAT="2 per minute",
+                   RATELIMIT_CHAT_ADDRESS="3 per minute")
+    statuses = []
+    for _ in range(3):  # three minted visitors from one address
+        visitor = visitor_for(app)
+        url = f"/api/conversations/{visitor.new_conversation()}/messages"
+        statuses += [visitor.post(url, {"text": "hi"}).status_code for _ in range(2)]
+    assert statuses == [503, 503, 503, 429, 429, 429]
+    other = visitor_for(app)  # another address has its own budget
+    other.client.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    url = f"/api/conversations/{other.new_conversation()}/messages"
+    assert other.post(url, {"text": "hi"}).status_code == 503
+
+
+def test_the_rate_limit_error_speaks_the_page_language(make_app, visitor_for):
+    visitor = visitor_for(make_app(RATELIMIT_ENABLED=True, RATELIMIT_CHAT="1 per minute"))
+    url = f"/api/conversations/{visitor.new_conversation()}/messages"
+    visitor.post(url, {"text": "first"})
+    limited = visitor.post(url, {"text": "second"}, headers={"Accept-Language": "pt-BR"})
+    assert limited.status_code == 429
+    error = limited.get_json()["error"]
+    seconds = int(limited.headers["Retry-After"])
+    assert error in (f"Pedidos demais: tente de novo em {s} s." for s in (seconds, seconds + 1))
+    english = visitor.post(url, {"text": "third"}, headers={"Accept-Language": "en"})
+    assert english.get_json()["error"].startswith("Too many requests: please try again in ")
 
 
 def test_rate_limits_are_shared_through_redis(make_app, visitor_for):

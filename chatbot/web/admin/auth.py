@@ -2,7 +2,10 @@
 
 The signed Flask session cookie holds the admin's id; it is HttpOnly, SameSite=Lax, Secure on
 HTTPS, and expires after `ADMIN_SESSION_MINUTES` without a request (checked here as well, since a
-stolen cookie would not expire by itself). Logging in starts a fresh session (no fixation).
+stolen cookie would not expire by itself) and `ADMIN_SESSION_MAX_HOURS` after sign-in, however
+busy. It also holds the admin's session epoch: logout and a password change move the epoch on,
+which ends every session of that admin, copied cookies included. Logging in starts a fresh
+session (no fixation). Only POST signs in (HEAD and GET never check a password).
 Every state-changing `/admin` request, the login form included, needs the CSRF token: the
 HMAC of `security.csrf_token` over a random nonce kept in the session, sent as the `csrf_token`
 form field or the `X-CSRF-Token` header. `flask --app app create-admin NAME` makes an account.
@@ -37,7 +40,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from chatbot.storage.accounts import AccountError, authenticate, set_admin
+from chatbot.storage.accounts import LOCKOUT, AccountError, authenticate, end_sessions, set_admin
 from chatbot.storage.db import AdminUser
 from chatbot.web.database import get_session
 from chatbot.web.security import CSRF_HEADER, UNSAFE_METHODS, csrf_token
@@ -72,9 +75,14 @@ def current_admin() -> AdminUser | None:
         return g.admin
     g.admin = None
     admin_id, seen = session.get("admin_id"), session.get("admin_seen", 0)
-    lifetime = current_app.config["ADMIN_SESSION_MINUTES"] * 60
-    if admin_id is not None and time.time() - seen <= lifetime:
-        g.admin = get_session().get(AdminUser, admin_id)
+    now = time.time()
+    idle = current_app.config["ADMIN_SESSION_MINUTES"] * 60
+    absolute = current_app.config["ADMIN_SESSION_MAX_HOURS"] * 3600
+    if (admin_id is not None and now - seen <= idle
+            and now - session.get("admin_since", 0) <= absolute):
+        admin = get_session().get(AdminUser, admin_id)
+        if admin is not None and admin.session_epoch == session.get("admin_epoch"):
+            g.admin = admin
     if g.admin is None and admin_id is not None:
         session.clear()
     elif g.admin is not None:
@@ -112,26 +120,30 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | BaseResponse | tuple[str, int]:
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD: only a POST (CSRF-checked, limited) signs in
         if current_admin() is not None:
             return redirect(_safe_next(request.args.get("next")))
         return render_template("admin/login.html", next=request.args.get("next", ""))
     result = authenticate(get_session(), request.form.get("name", ""),
                           request.form.get("password", ""))
-    if result.admin is None:
-        error = (_("Too many failed attempts: this account is locked for a while.")
-                 if result.locked else _("Wrong name or password."))
+    if result.admin is None:  # one reply for a wrong name, a wrong password and a lockout,
+        error = _("Wrong name or password, or too many failed attempts (then the account "
+                  "is locked for %(minutes)d minutes).", minutes=LOCKOUT.seconds // 60)
         return render_template("admin/login.html", error=error,
-                               next=request.form.get("next", "")), 429 if result.locked else 401
+                               next=request.form.get("next", "")), 401
     session.clear()  # a new session on login: nothing from before survives
     session.permanent = True
-    session.update(admin_id=result.admin.id, admin_seen=int(time.time()),
-                   csrf=secrets.token_hex(16))
+    now = int(time.time())
+    session.update(admin_id=result.admin.id, admin_seen=now, admin_since=now,
+                   admin_epoch=result.admin.session_epoch, csrf=secrets.token_hex(16))
     return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
+    admin = current_admin()
+    if admin is not None:
+        end_sessions(get_session(), admin.id)  # every device, and any copy of this cookie
     session.clear()
     return redirect(url_for("admin_auth.login"))
 

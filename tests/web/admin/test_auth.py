@@ -4,6 +4,8 @@ session expiry, and the create-admin command."""
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -90,18 +92,92 @@ def test_wrong_password_and_unknown_name(app, admin_for):
 
 def test_lockout_after_repeated_failures(app, admin_for):
     admin = admin_for(app, login=False)
-    for _ in range(accounts.MAX_FAILURES - 1):
+    for _ in range(accounts.MAX_FAILURES):
         assert admin.login("wrong password!").status_code == 401
-    assert admin.login("wrong password!").status_code == 429
     response = admin.login()  # the right password, but locked
-    assert response.status_code == 429
+    assert response.status_code == 401
     assert "locked" in response.get_data(as_text=True)
+    assert admin.get("/admin/").status_code == 302
     with app.app_context():
         session = get_session()
         user = session.scalar(select(AdminUser))
         user.locked_until = utcnow() - timedelta(seconds=1)  # the lockout is over
         session.commit()
     assert admin.login().status_code == 302
+
+
+def test_lockout_replies_do_not_tell_which_names_exist(app, admin_for):
+    admin = admin_for(app, login=False)
+    def replies(name: str) -> list[tuple[int, str]]:
+        return [(r.status_code, re.sub(r'value="[^"]*"', "", r.get_data(as_text=True)))
+                for r in (admin.login("wrong password!", name=name)
+                          for _ in range(accounts.MAX_FAILURES + 2))]
+    assert replies(admin.NAME) == replies("nobody-by-this-name")
+
+
+def test_concurrent_wrong_guesses_cannot_outrun_the_lockout(app, admin_for):
+    """Each guess takes its place in the count before its password is checked: 24 guesses at
+    once check at most MAX_FAILURES passwords, and the account ends up locked."""
+    admin_for(app, login=False)
+    barrier = threading.Barrier(24)
+
+    def guess(_: int) -> accounts.LoginResult:
+        with app.app_context():
+            barrier.wait()
+            return accounts.authenticate(get_session(), admin_for.NAME, "wrong password!")
+
+    with ThreadPoolExecutor(24) as pool:
+        results = list(pool.map(guess, range(24)))
+    assert sum(not result.locked for result in results) <= accounts.MAX_FAILURES - 1
+    with app.app_context():
+        right = accounts.authenticate(get_session(), admin_for.NAME, admin_for.PASSWORD)
+    assert right.admin is None and right.locked
+
+
+def test_head_never_signs_in(app, admin_for):
+    admin = admin_for(app, login=False)
+    data = {"name": admin.NAME, "password": admin.PASSWORD, "csrf_token": admin.token()}
+    head = admin.client.open("/admin/login", method="HEAD", data=data)
+    assert head.status_code == 200
+    assert admin.get("/admin/").status_code == 302  # still signed out
+    with app.app_context():
+        assert get_session().scalar(select(AdminUser)).last_login_at is None
+
+
+def test_logout_ends_every_session_of_that_admin(app, admin_for):
+    first = admin_for(app)
+    second = admin_for(app)  # the same admin on another device
+    copied = app.test_client()  # a copy of the first cookie, taken before logout
+    copied.set_cookie("session", first.client.get_cookie("session").value)
+    assert copied.get("/admin/").status_code == 200
+    first.post("/admin/logout")
+    assert copied.get("/admin/").status_code == 302
+    assert second.get("/admin/").status_code == 302
+    assert admin_for(app).get("/admin/").status_code == 200  # signing in again works
+
+
+def test_a_password_change_ends_every_session(app, admin_for):
+    admin = admin_for(app)
+    result = app.test_cli_runner().invoke(args=["create-admin", admin.NAME, "--reset"],
+                                          input="a brand new password\n")
+    assert result.exit_code == 0, result.output
+    assert admin.get("/admin/").status_code == 302
+    assert admin.login(password="a brand new password").status_code == 302
+
+
+def test_sessions_have_an_absolute_lifetime(app, admin_for, monkeypatch):
+    import chatbot.web.admin.auth as auth
+
+    admin = admin_for(app)
+    start = auth.time.time()
+    step = (app.config["ADMIN_SESSION_MINUTES"] - 1) * 60
+    hours = app.config["ADMIN_SESSION_MAX_HOURS"] * 3600
+    for n in range(1, hours // step + 2):  # busy all along: never idle for long
+        monkeypatch.setattr(auth.time, "time", lambda n=n: start + n * step)
+        status = admin.get("/admin/").status_code
+        if n * step <= hours:
+            assert status == 200, n
+    assert status == 302
 
 
 def test_a_good_login_resets_the_failure_count(app, admin_for):
