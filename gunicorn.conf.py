@@ -35,10 +35,16 @@ timeout = 60
 graceful_timeout = 30
 keepalive = 5
 
-# Recycle workers now and then so slow leaks cannot grow forever; the jitter keeps them from all
-# restarting at the same moment (and so from all reloading the model at once).
-max_requests = 1000
-max_requests_jitter = 100
+# Recycle workers now and then so slow leaks cannot grow forever. A worker that leaves is
+# unavailable until its replacement has loaded TensorFlow and the model (10-20 s), so no two may
+# be away at once: a worker at its limit leaves only when it can take the one recycling token,
+# which its replacement hands back once it is ready (`pre_request`, `post_worker_init`);
+# otherwise it serves RECYCLE_DEFER more requests and asks again. The wide jitter keeps workers
+# under even load from reaching their limits together in the first place.
+max_requests = 2000
+max_requests_jitter = 1000
+RECYCLE_DEFER = 25
+RECYCLE_TOKEN_STALE_S = 180  # a replacement that never became ready gives the token back
 
 preload_app = False  # never True: see the module docstring
 
@@ -56,6 +62,34 @@ def post_worker_init(worker):
 
     gc.collect()
     gc.freeze()
+    _recycle_token().unlink(missing_ok=True)  # this worker is ready: another may recycle now
+
+
+def _recycle_token():
+    from pathlib import Path
+
+    return Path(os.environ.get("LEMBRA_RECYCLE_DIR", "/nonexistent")) / "recycling"
+
+
+def pre_request(worker, req):
+    """Before the request that would reach `max_requests`: leave only with the recycling token
+    (no other worker is reloading), else put the limit off by RECYCLE_DEFER requests."""
+    import time
+
+    if worker.nr + 1 < worker.max_requests or "LEMBRA_RECYCLE_DIR" not in os.environ:
+        return
+    token = _recycle_token()
+    try:
+        if time.time() - token.stat().st_mtime > RECYCLE_TOKEN_STALE_S:
+            token.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
+    try:
+        token.touch(exist_ok=False)  # O_EXCL: one worker wins
+    except FileExistsError:
+        worker.max_requests = worker.nr + 1 + RECYCLE_DEFER
+        worker.log.info("another worker is reloading; recycling after %d more requests",
+                        RECYCLE_DEFER)
 
 
 def tensorflow_threads(workers: int, cores: int) -> int:
@@ -72,12 +106,17 @@ def on_starting(server):
 
     Bad settings (e.g. production with the default SECRET_KEY) stop gunicorn with one line
     ("Error: lembra: ...") and exit status 1: gunicorn prints a RuntimeError raised here that way,
-    instead of every worker failing with a traceback. A database that cannot be reached is logged
-    in one line and serving goes on: requests get a JSON 503 and /healthz says why until it is back.
+    instead of every worker failing with a traceback. So does a SQLite file that cannot be created
+    or written (a permission, not a passing state, and every worker would fail on it). A database
+    server that cannot be reached is logged in one line and serving goes on: requests get a JSON
+    503 and /healthz says why until it is back.
     """
+    import tempfile
+
     from chatbot.config import AppConfig, ConfigError
     from chatbot.storage.db import upgrade
 
+    os.environ["LEMBRA_RECYCLE_DIR"] = tempfile.mkdtemp(prefix="lembra-gunicorn-")  # workers inherit
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     share = str(tensorflow_threads(server.cfg.workers, cores or 1))
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", share)  # set either yourself to override
@@ -91,6 +130,9 @@ def on_starting(server):
         upgrade(settings.database_url)
     except Exception as exc:  # unreachable server, bad URL, read-only file: say which, briefly
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if settings.database_url.startswith("sqlite"):
+            raise RuntimeError(f"lembra: cannot create or write the SQLite database at "
+                               f"DATABASE_URL: {reason}") from None
         server.log.error("lembra: cannot migrate the database at DATABASE_URL: %s", reason)
         return
     server.log.info("database schema is up to date")

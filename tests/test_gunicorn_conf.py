@@ -7,6 +7,8 @@ import runpy
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 
 
@@ -38,6 +40,7 @@ def test_workers_share_the_cores_between_their_tensorflow_pools(monkeypatch, tmp
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'lembra.db'}")
+    monkeypatch.setenv("LEMBRA_RECYCLE_DIR", "")  # on_starting sets it; undone after the test
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     server = SimpleNamespace(cfg=SimpleNamespace(workers=2), log=logging.getLogger("test"))
     conf["on_starting"](server)
@@ -45,3 +48,60 @@ def test_workers_share_the_cores_between_their_tensorflow_pools(monkeypatch, tmp
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")  # what the operator set wins
     conf["on_starting"](server)
     assert os.environ["TF_NUM_INTRAOP_THREADS"] == "3"
+
+
+class FakeWorker:
+    def __init__(self, max_requests: int):
+        self.nr, self.max_requests = 0, max_requests
+        self.log = logging.getLogger("test.worker")
+
+    def serve(self, conf, requests: int) -> bool:
+        """Serve `requests` requests as gthread does; True once the worker decides to leave."""
+        for _ in range(requests):
+            conf["pre_request"](self, None)
+            self.nr += 1
+            if self.nr >= self.max_requests:
+                return True
+        return False
+
+
+def test_only_one_worker_recycles_at_a_time(monkeypatch, tmp_path):
+    """Two workers reach max_requests together: the first leaves; the second keeps serving until
+    the first one's replacement is ready, then leaves in its turn."""
+    monkeypatch.setenv("LEMBRA_RECYCLE_DIR", str(tmp_path))
+    conf = settings(monkeypatch)
+    first, second = FakeWorker(100), FakeWorker(100)
+    assert first.serve(conf, 100)
+    assert not second.serve(conf, 100)  # the first is reloading: put off
+    assert not second.serve(conf, 200)
+    try:
+        conf["post_worker_init"](worker=None)  # the replacement has loaded the model
+    finally:
+        gc.unfreeze()
+    assert second.serve(conf, conf["RECYCLE_DEFER"])
+    assert FakeWorker(1).serve(conf, 5) is False  # and now the second one holds the token
+
+
+def test_a_replacement_that_never_got_ready_frees_the_token(monkeypatch, tmp_path):
+    monkeypatch.setenv("LEMBRA_RECYCLE_DIR", str(tmp_path))
+    conf = settings(monkeypatch)
+    assert FakeWorker(1).serve(conf, 1)
+    token = tmp_path / "recycling"
+    stale = token.stat().st_mtime - conf["RECYCLE_TOKEN_STALE_S"] - 1
+    os.utime(token, (stale, stale))
+    assert FakeWorker(1).serve(conf, 1)
+
+
+def test_the_jitter_spreads_recycling_wider_than_a_reload(monkeypatch):
+    conf = settings(monkeypatch)
+    assert conf["max_requests_jitter"] >= conf["max_requests"] // 2
+
+
+def test_an_unwritable_sqlite_database_stops_gunicorn_with_one_line(monkeypatch):
+    conf = settings(monkeypatch, DATABASE_URL="sqlite:////proc/lembra/no.db", LEMBRA_RECYCLE_DIR="")
+    server = SimpleNamespace(cfg=SimpleNamespace(workers=2), log=logging.getLogger("test"))
+    with pytest.raises(RuntimeError) as raised:
+        conf["on_starting"](server)
+    message = str(raised.value)
+    assert message.startswith("lembra: cannot create or write the SQLite database at DATABASE_URL")
+    assert "\n" not in message

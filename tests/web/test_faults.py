@@ -143,6 +143,18 @@ def test_gunicorn_in_production_with_the_default_secret_exits_with_one_line(tmp_
     assert "Traceback" not in result.stderr
 
 
+def test_gunicorn_with_an_uncreatable_sqlite_database_exits_with_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0",
+         "app:app"], cwd=ROOT, env=gunicorn_env(tmp_path, DATABASE_URL="sqlite:////proc/no/x.db"),
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "DATABASE_URL" in line]
+    assert len(errors) == 1 and errors[0].startswith(
+        "Error: lembra: cannot create or write the SQLite database at DATABASE_URL")
+    assert "Traceback" not in result.stderr
+
+
 def test_gunicorn_in_production_with_an_empty_secret_exits_with_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0",
