@@ -6,8 +6,10 @@ per line: {"id", "created_at", "model_versions", "turns": [{"role", "text", "rat
 trains on it instead of the reply); pending and rejected ones are left out. With `text_only` a
 line is just {"turns": [{"role", "text", "correction"?}]}: no ids, times, versions or ratings.
 Deleted conversations are gone from the database (deletes cascade), so no export contains them.
-The CSV has one row per message, for spreadsheets; cells that a spreadsheet would run as a formula
-(starting with = + - @) get a leading apostrophe (OWASP "CSV injection").
+Replies a visitor regenerated are kept in the database but left out of the JSONL (the turns must
+alternate as the visitor saw them). The CSV has one row per message, superseded ones included
+(with the id of the reply that replaced them), for spreadsheets; cells that a spreadsheet would
+run as a formula (starting with = + - @) get a leading apostrophe (OWASP "CSV injection").
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from datetime import UTC
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from chatbot.storage.conversations import version_chains
 from chatbot.storage.db import Conversation, Correction, Feedback, Message, Review, utcnow
-from chatbot.storage.search import Filters
+from chatbot.storage.search import CURRENT, Filters
 
 PAGE_SIZE = 25
 EXPORT_CHUNK = 200
 CSV_COLUMNS = ["conversation_id", "conversation_created_at", "message_id", "role", "text",
-               "created_at", "model_version", "latency_ms", "options", "rating", "comment"]
+               "created_at", "model_version", "latency_ms", "options", "rating", "comment",
+               "confidence", "superseded_by", "accepted_correction", "flagged", "tags"]
 
 
 @dataclass
@@ -40,6 +44,9 @@ class InboxRow:
     thumbs_down: int = 0
     models: list[str] = field(default_factory=list)
     review: Review | None = None
+    pending: int = 0  # visitors' suggestions waiting for review
+    regenerated: int = 0  # replies a visitor asked to replace
+    lowest_confidence: float | None = None
 
 
 @dataclass
@@ -61,16 +68,24 @@ def inbox(session: Session, filters: Filters, page: int = 1, per_page: int = PAG
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     conversations = session.scalars(
-        filters.apply(select(Conversation), _dialect(session))
-        .order_by(Conversation.created_at.desc(), Conversation.id.desc())
+        filters.order(filters.apply(select(Conversation), _dialect(session)))
         .offset((page - 1) * per_page).limit(per_page)).all()
     rows = {c.id: InboxRow(c) for c in conversations}
     ids = list(rows)
     if ids:
-        for cid, count in session.execute(select(Message.conversation_id, func.count())
-                                          .where(Message.conversation_id.in_(ids))
-                                          .group_by(Message.conversation_id)):
-            rows[cid].messages = count
+        for cid, count, regenerated, lowest in session.execute(
+                select(Message.conversation_id, func.count(Message.id).filter(CURRENT),
+                       func.count(Message.superseded_by_id),
+                       func.min(Message.confidence).filter(CURRENT))
+                .where(Message.conversation_id.in_(ids)).group_by(Message.conversation_id)):
+            row = rows[cid]
+            row.messages, row.regenerated, row.lowest_confidence = count, regenerated, lowest
+        for cid, count in session.execute(
+                select(Message.conversation_id, func.count())
+                .join(Correction, Correction.message_id == Message.id)
+                .where(Message.conversation_id.in_(ids), Correction.status == "pending")
+                .group_by(Message.conversation_id)):
+            rows[cid].pending = count
         for cid, rating, count in session.execute(
                 select(Message.conversation_id, Feedback.rating, func.count())
                 .join(Feedback, Feedback.message_id == Message.id)
@@ -108,6 +123,24 @@ def transcript(session: Session, conversation_id: int) -> Conversation | None:
                           .options(*_with_messages()))
 
 
+def shown_with_versions(conversation: Conversation) -> list[tuple[Message, list[Message]]]:
+    """The messages the visitor saw, oldest first, each with the replies it replaced (oldest
+    first) when the visitor regenerated it."""
+    chains = version_chains(conversation.messages)
+    return [(m, chains[m.id][:-1]) for m in conversation.messages if m.id in chains]
+
+
+def neighbours(session: Session, filters: Filters, conversation_id: int) -> tuple[int | None, int | None]:
+    """The conversations before and after this one in the filtered inbox order (previous,
+    next), for moving through a triage without going back to the list."""
+    ids = list(session.scalars(filters.order(filters.apply(select(Conversation.id),
+                                                           _dialect(session)))))
+    if conversation_id not in ids:
+        return None, None
+    at = ids.index(conversation_id)
+    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+
+
 def delete(session: Session, conversation: Conversation) -> None:
     """Delete a conversation for good: its messages, feedback, corrections and review go too."""
     session.delete(conversation)
@@ -121,9 +154,13 @@ def review_of(session: Session, conversation_id: int) -> Review | None:
 CORRECTION_STATUSES = ("accepted", "rejected", "pending")
 
 
-def review_correction(session: Session, correction_id: int, admin: str,
-                      status: str) -> Correction | None:
-    """Accept, reject or reopen (pending) one correction; None when there is no such id."""
+def review_correction(session: Session, correction_id: int, admin: str, status: str,
+                      edited: str | None = None) -> Correction | None:
+    """Accept, reject or reopen (pending) one correction; None when there is no such id.
+
+    Accepting with `edited` text that differs keeps the visitor's words as they were and adds
+    the admin's version as a newer accepted correction, which is the one training uses.
+    """
     if status not in CORRECTION_STATUSES:
         raise ValueError(f"unknown correction status {status!r}")
     correction = session.get(Correction, correction_id)
@@ -134,8 +171,69 @@ def review_correction(session: Session, correction_id: int, admin: str,
         correction.reviewed_by, correction.reviewed_at = None, None
     else:
         correction.reviewed_by, correction.reviewed_at = admin, utcnow()
+    if status == "accepted" and edited and edited != correction.text:
+        _written(session, correction.message_id, admin, edited)
     session.commit()
     return correction
+
+
+def _written(session: Session, message_id: int, admin: str, text: str) -> Correction:
+    now = utcnow()
+    correction = Correction(message_id=message_id, text=text, status="accepted", created_at=now,
+                            reviewed_by=admin, reviewed_at=now, written_by=admin)
+    session.add(correction)
+    return correction
+
+
+def write_correction(session: Session, message: Message, admin: str, text: str) -> Correction:
+    """A better answer an admin wrote for a bot reply: accepted at once, attributed to them, and
+    the reply's training target from now on (the newest accepted correction wins)."""
+    if message.role != "bot":
+        raise ValueError("corrections are for the bot's replies")
+    correction = _written(session, message.id, admin, text)
+    session.commit()
+    return correction
+
+
+def bot_reply(session: Session, message_id: int) -> Message | None:
+    message = session.get(Message, message_id)
+    return message if message is not None and message.role == "bot" else None
+
+
+def pending_count(session: Session) -> int:
+    """Visitors' suggestions waiting for an admin (the count in the navigation)."""
+    return session.scalar(select(func.count()).select_from(Correction)
+                          .where(Correction.status == "pending")) or 0
+
+
+@dataclass
+class QueueItem:
+    """One pending suggestion with what a reviewer needs to judge it without the transcript."""
+
+    correction: Correction
+    reply: Message
+    asked: list[Message]  # the visitor's turns the reply answered (usually one)
+    left: int  # pending suggestions in all, this one included
+
+
+def next_pending(session: Session, after: int = 0) -> QueueItem | None:
+    """The oldest pending suggestion with an id above `after` (skipped ones stay pending), else
+    the oldest of all; None when none is pending."""
+    pending = select(Correction).where(Correction.status == "pending").order_by(Correction.id)
+    correction = (session.scalar(pending.where(Correction.id > after).limit(1))
+                  or session.scalar(pending.limit(1)))
+    if correction is None:
+        return None
+    reply = correction.message
+    earlier = session.scalars(select(Message).where(
+        Message.conversation_id == reply.conversation_id, Message.id < reply.id, CURRENT)
+        .order_by(Message.id.desc()).limit(6)).all()
+    asked = []
+    for message in earlier:  # the user's turns right before the reply
+        if message.role != "user":
+            break
+        asked.insert(0, message)
+    return QueueItem(correction, reply, asked, pending_count(session))
 
 
 def accepted_correction(message: Message) -> str | None:
@@ -164,8 +262,8 @@ def set_review(session: Session, conversation_id: int, admin: str, *, flagged: b
 
 def _filtered(session: Session, filters: Filters) -> Iterator[Conversation]:
     """The filtered conversations with messages and feedback, loaded a chunk at a time."""
-    ids = list(session.scalars(filters.apply(select(Conversation.id), _dialect(session))
-                               .order_by(Conversation.created_at.desc(), Conversation.id.desc())))
+    ids = list(session.scalars(filters.order(filters.apply(select(Conversation.id),
+                                                           _dialect(session)))))
     for start in range(0, len(ids), EXPORT_CHUNK):
         chunk = ids[start:start + EXPORT_CHUNK]
         loaded = {c.id: c for c in session.scalars(
@@ -181,6 +279,8 @@ def transcript_record(conversation: Conversation, text_only: bool = False) -> di
     the words and the accepted corrections and drops ids, times, model versions and ratings."""
     turns = []
     for message in conversation.messages:
+        if message.superseded_by_id is not None:
+            continue
         turn = {"role": message.role, "text": message.text}
         if message.role == "bot" and (correction := accepted_correction(message)):
             turn["correction"] = correction
@@ -189,7 +289,8 @@ def transcript_record(conversation: Conversation, text_only: bool = False) -> di
         turns.append(turn)
     if text_only:
         return {"turns": turns}
-    versions = sorted({m.model_version for m in conversation.messages if m.model_version})
+    versions = sorted({m.model_version for m in conversation.messages
+                       if m.model_version and m.superseded_by_id is None})
     return {"id": str(conversation.id),
             "created_at": conversation.created_at.astimezone(UTC).isoformat(),
             "model_versions": versions, "turns": turns}
@@ -219,7 +320,10 @@ def export_csv(session: Session, filters: Filters) -> Iterator[str]:
 
     writer.writerow(CSV_COLUMNS)
     yield flush()
+    reviews = {r.conversation_id: r for r in session.scalars(select(Review))}
     for conversation in _filtered(session, filters):
+        review = reviews.get(conversation.id)
+        flagged, tags = (int(review.flagged), review.tags) if review else (0, "")
         for m in conversation.messages:
             feedback = m.feedback
             writer.writerow([_cell(v) for v in (
@@ -227,6 +331,8 @@ def export_csv(session: Session, filters: Filters) -> Iterator[str]:
                 m.created_at.isoformat(), m.model_version or "",
                 "" if m.latency_ms is None else m.latency_ms,
                 json.dumps(m.options, sort_keys=True) if m.options else "",
-                feedback.rating if feedback else "", feedback.comment if feedback else "")])
+                feedback.rating if feedback else "", feedback.comment if feedback else "",
+                "" if m.confidence is None else m.confidence, m.superseded_by_id or "",
+                accepted_correction(m) or "", flagged, tags)])
         yield flush()
 

@@ -1,8 +1,12 @@
-"""Transcript review: the inbox (filters, search, pages), one transcript, review notes, accepting
-or rejecting visitors' corrections, delete, and the exports of the filtered set as JSONL (for
-retraining; `?text_only=1` keeps only the words) and CSV (for spreadsheets)."""
+"""Transcript review: the inbox (filters, search, triage sorts, pages), one transcript with
+previous/next links that keep the filters, review notes, the queue of visitors' pending
+suggestions (accept, edit and accept, reject), corrections reviewers write, delete, and the exports
+of the filtered set as JSONL (for retraining; `?text_only=1` keeps only the words) and CSV (for
+spreadsheets)."""
 
 from __future__ import annotations
+
+from urllib.parse import parse_qsl
 
 from flask import (
     Blueprint,
@@ -20,10 +24,47 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from chatbot.storage import transcripts
 from chatbot.storage.search import Filters
+from chatbot.web import schema
 from chatbot.web.admin.auth import current_admin
 from chatbot.web.database import get_session
 
 bp = Blueprint("admin_transcripts", __name__, url_prefix="/admin")
+
+
+# The decoding options each mode uses (the rest are stored but did not apply to that reply).
+_COMMON = ("min_len", "max_len", "no_repeat_ngram", "repetition_penalty")
+_SAMPLING = ("temperature", "top_k", "top_p", "seed")
+APPLIED = {"greedy": _COMMON, "sample": (*_SAMPLING, *_COMMON),
+           "beam": ("beam_width", "length_penalty", *_COMMON),
+           "rerank": ("candidates", *_SAMPLING, *_COMMON)}
+
+
+@bp.app_template_filter("applied_options")
+def applied_options(options: dict) -> list[tuple[str, object]]:
+    """The mode first, then only the options that shaped a reply decoded with it."""
+    mode = options.get("mode")
+    keys = APPLIED.get(mode)
+    if keys is None:  # an unknown mode: show everything rather than guess
+        return sorted(options.items())
+    return [("mode", mode), *((k, options[k]) for k in keys if k in options)]
+
+
+@bp.app_context_processor
+def _navigation() -> dict:
+    # A function, so only pages that show the count (the admin's) query it.
+    return {"pending_suggestions": lambda: transcripts.pending_count(get_session())}
+
+
+def _problems(filters: Filters) -> list[str]:
+    """What the inbox ignored in the query string, in the admin's language."""
+    names = {"from": _("From"), "to": _("To"), "min": _("Messages from"),
+             "max": _("Messages up to"), "below": _("Confidence below"), "sort": _("Sort")}
+    said = {"date": _("%(field)s: “%(value)s” is not a date (YYYY-MM-DD), so it was ignored."),
+            "number": _("%(field)s: “%(value)s” is not a number, so it was ignored."),
+            "inverted": _("The date range %(value)s ends before it starts, so it was ignored."),
+            "sort": _("%(field)s: “%(value)s” is not a sort order, so it was ignored.")}
+    return [said[kind] % {"field": names.get(name, name), "value": value}
+            for kind, name, value in filters.problems]
 
 
 @bp.get("/")
@@ -32,17 +73,22 @@ def inbox() -> str:
     session = get_session()
     page = transcripts.inbox(session, filters, request.args.get("page", 1, type=int) or 1)
     return render_template("admin/inbox.html", page=page, filters=filters,
-                           args=filters.to_args(), models=transcripts.model_versions(session))
+                           args=filters.to_args(), models=transcripts.model_versions(session),
+                           problems=_problems(filters))
 
 
 @bp.get("/transcripts/<int:conversation_id>")
 def show(conversation_id: int) -> str:
-    conversation = transcripts.transcript(get_session(), conversation_id)
+    session = get_session()
+    conversation = transcripts.transcript(session, conversation_id)
     if conversation is None:
         abort(404, description=_("No such conversation."))
+    filters = Filters.from_args(request.args)
+    previous, following = transcripts.neighbours(session, filters, conversation_id)
     return render_template("admin/transcript.html", conversation=conversation,
-                           review=transcripts.review_of(get_session(), conversation_id),
-                           back=request.args.get("back", ""))
+                           shown=transcripts.shown_with_versions(conversation),
+                           review=transcripts.review_of(session, conversation_id),
+                           args=filters.to_args(), previous=previous, following=following)
 
 
 @bp.post("/transcripts/<int:conversation_id>/review")
@@ -54,22 +100,58 @@ def review(conversation_id: int) -> BaseResponse:
                            reviewed=bool(request.form.get("reviewed")),
                            tags=request.form.get("tags", ""))
     flash(_("Review saved."))
-    return redirect(url_for(".show", conversation_id=conversation_id))
+    return redirect(url_for(".show", conversation_id=conversation_id, **_kept_filters()))
+
+
+def _kept_filters() -> dict[str, str]:
+    """The inbox filters a form carried along (hidden `keep` field), so the page it returns to
+    keeps its previous/next links."""
+    return Filters.from_args(dict(parse_qsl(request.form.get("keep", "")))).to_args()
+
+
+def _correction_text() -> str:
+    try:
+        return schema.message_text(request.form.get("text"), _("The answer"))
+    except schema.Invalid as exc:
+        abort(422, description=str(exc))
 
 
 @bp.post("/corrections/<int:correction_id>/<any(accept, reject, reopen):action>")
 def correction(correction_id: int, action: str) -> BaseResponse:
     status = {"accept": "accepted", "reject": "rejected", "reopen": "pending"}[action]
+    edited = _correction_text() if action == "accept" and "text" in request.form else None
     reviewed = transcripts.review_correction(get_session(), correction_id, current_admin().name,
-                                             status)
+                                             status, edited)
     if reviewed is None:
         abort(404, description=_("No such correction."))
     messages = {"accepted": _("Correction accepted: it is a training target now."),
                 "rejected": _("Correction rejected."), "pending": _("Correction reopened.")}
     flash(messages[status])
+    if request.form.get("next") == "queue":
+        return redirect(url_for(".queue", after=correction_id))
     conversation_id = reviewed.message.conversation_id
-    return redirect(url_for(".show", conversation_id=conversation_id,
+    return redirect(url_for(".show", conversation_id=conversation_id, **_kept_filters(),
                             _anchor=f"m{reviewed.message_id}"))
+
+
+@bp.post("/messages/<int:message_id>/correction")
+def write_correction(message_id: int) -> BaseResponse:
+    """A reviewer's own better answer for a bot reply: accepted at once, under their name."""
+    session = get_session()
+    message = transcripts.bot_reply(session, message_id)
+    if message is None:
+        abort(404, description=_("No such reply."))
+    transcripts.write_correction(session, message, current_admin().name, _correction_text())
+    flash(_("Your answer is saved as an accepted correction: it is a training target now."))
+    return redirect(url_for(".show", conversation_id=message.conversation_id,
+                            **_kept_filters(), _anchor=f"m{message_id}"))
+
+
+@bp.get("/suggestions")
+def queue() -> str:
+    """Visitors' pending suggestions, one at a time, oldest first."""
+    item = transcripts.next_pending(get_session(), request.args.get("after", 0, type=int) or 0)
+    return render_template("admin/queue.html", item=item)
 
 
 @bp.post("/transcripts/<int:conversation_id>/delete")
@@ -98,7 +180,8 @@ def export_jsonl() -> Response:
     filters = Filters.from_args(request.args)
     text_only = request.args.get("text_only") in ("1", "on", "true")
     return _download(transcripts.export_jsonl(get_session(), filters, text_only),
-                     "application/x-ndjson", "lembra-transcripts.jsonl")
+                     "application/x-ndjson",
+                     "lembra-transcripts-text-only.jsonl" if text_only else "lembra-transcripts.jsonl")
 
 
 @bp.get("/export.csv")

@@ -56,7 +56,7 @@ def seeded(app, admin_for):
 
 
 def listed(response) -> list[int]:
-    return [int(i) for i in re.findall(r'href="/admin/transcripts/(\d+)"',
+    return [int(i) for i in re.findall(r'class="transcript-link" href="/admin/transcripts/(\d+)[?"]',
                                        response.get_data(as_text=True))]
 
 
