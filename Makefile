@@ -8,7 +8,7 @@ PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: install run test test-postgres lint bench clean
+.PHONY: install run serve-production test test-postgres lint bench clean
 POSTGRES_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/test
 
 install: $(STAMP)
@@ -24,6 +24,12 @@ run: install
 	@dir=$$($(PY) -m train.ensure_model) && \
 	echo "Lembra on http://$(HOST):$(PORT) (model: $$dir)" && \
 	LEMBRA_MODEL_DIR=$$dir exec $(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) app:app
+
+# Production: nginx (deploy/nginx.conf) on $(HOST):$(PORT) in front of gunicorn on loopback.
+# Set SECRET_KEY and LEMBRA_PRODUCTION=1 first; needs Debian's nginx (apt-get install nginx).
+serve-production: install
+	@dir=$$($(PY) -m train.ensure_model) && \
+	LEMBRA_MODEL_DIR=$$dir exec $(PY) deploy/serve.py --listen $(HOST):$(PORT)
 
 test: install
 	$(PY) -m pytest

@@ -34,6 +34,13 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
+# A gthread worker gives a connection one of its threads until the request has arrived, and
+# gunicorn has no time limit for that, so clients that trickle their headers can hold every
+# thread: in production nginx sits in front (deploy/nginx.conf, `make serve-production`) and
+# hands gunicorn only complete requests. These caps refuse oversized request heads outright.
+limit_request_line = 4094
+limit_request_fields = 64
+limit_request_field_size = 8190
 
 # Recycle workers now and then so slow leaks cannot grow forever. A worker that leaves is
 # unavailable until its replacement has loaded TensorFlow and the model (10-20 s), so no two may
