@@ -61,9 +61,20 @@ def init_app(app: Flask) -> None:
     app.extensions[BOT] = app.config.get("BOT")  # tests hand in a loaded bot
     app.extensions[BOT_ERROR] = None if app.extensions[BOT] else "the model is not loaded"
     model_dir = watcher.start()
-    if app.extensions[BOT] is None and app.config["LOAD_MODEL"]:
+    if app.extensions[BOT] is None and app.config["LOAD_MODEL"] and not finding_a_command():
         _load_at_start(app, model_dir)
     app.before_request(watcher.check)
+
+
+def finding_a_command() -> bool:
+    """True while `flask --app app NAME` loads the app only to find the app's command NAME
+    (create-admin, init-db, purge): none of them replies, so loading TensorFlow and the model
+    would cost seconds for nothing. `flask run` and `flask shell` load the app inside their own
+    command and get the model as a server does."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and isinstance(ctx.command, click.Group)
 
 
 def _load_at_start(app: Flask, model_dir: str) -> None:
