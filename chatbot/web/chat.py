@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from chatbot.web.api import owned_conversation
+from chatbot.web.explaining import model_pieces
 from chatbot.web.i18n import script_strings
 from chatbot.web.security import csrf_token
 from chatbot.web.serving import default_options, model_status
@@ -28,6 +29,7 @@ def _page(conversation_id: int | None) -> str:
         max_chars=current_app.config["MAX_MESSAGE_CHARS"],
         model_loaded=loaded,
         model=model,
+        model_pieces=model_pieces(),
     )
 
 

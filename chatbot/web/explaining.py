@@ -6,13 +6,14 @@ Used by the visitor's API and by the admin transcript, so both panels show the s
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from chatbot.storage import conversations
 from chatbot.storage.db import Message
-from chatbot.web.serving import explain_reply
+from chatbot.web.serving import BOT, explain_reply
 
 KEPT = ("candidates",)  # what only the search knew, kept from the explanation stored with a reply
 
@@ -34,6 +35,13 @@ def explanation_for(session: Session, message: Message) -> tuple[dict, bool]:
     if exact:
         conversations.store_explanation(session, message, explanation)
     return with_summary(explanation), exact
+
+
+def model_pieces() -> int | None:
+    """How many pieces of the conversation the serving model reads (None without a model): the
+    composer warns before a message is cut."""
+    bot = current_app.extensions.get(BOT)
+    return None if bot is None else bot.config.max_src_len
 
 
 def with_summary(explanation: dict) -> dict:
@@ -121,7 +129,7 @@ def panel_strings() -> dict[str, str]:
                      "cell (%(before)s → %(after)s)."),
         "exGateMapLabel": _("%(gate)s of the %(n)s units that changed most (rows), at each reply "
                             "word (columns); darker is closer to 1."),
-        "exPieces": _("pieces: %(pieces)s"),
+        "exWroteP": _("Probability"),
         "exTooLongForModel": _("This message is longer than Lembra reads: it will only see about "
                                "the last %(n)s words."),
     }

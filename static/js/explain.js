@@ -1,36 +1,51 @@
-// "Why this reply?": the attention heatmap (reply tokens x the visitor's tokens) and the LSTM
-// gate activity per generated token, drawn as SVG built with DOM calls (no HTML strings).
+// "Why this reply?": a sentence first, then the reply's words and the conversation's words they
+// came from (also lit up in the conversation's own bubbles), what else the model could have
+// written, the full heatmap on request, and a step-through of the LSTM's gates. Every chart has a
+// table with the same numbers. Built with DOM calls only: no text ever becomes HTML.
+//
+// `new ExplainPanel(dialog, strings, { load, messages })`: `load(id)` fetches the explanation
+// (the visitor's API by default), `messages` is the list holding the conversation's bubbles.
 
 import { api } from "./api.js";
-import { el, svg } from "./dom.js";
+import { el, format, svg } from "./dom.js";
+import { BubbleWords } from "./explain-bubbles.js";
 
-const CELL = 22;
-const CHAR_W = 7.5;
-const GATES = [["input", "gateInput"], ["forget", "gateForget"], ["output", "gateOutput"]];
+const GATES = [["forget", "exForget"], ["input", "exInput"], ["output", "exOutput"]];
+const SHOWN_PERCENT = 0.05; // context words under this share show no number beside them
+const CELL = 24;
 
-// SentencePiece marks a word start with "▁"; the turn separator is shown as a bar.
-function label(piece) {
-  if (piece === "<sep>") return "|";
-  return piece.replace(/\u2581/g, "") || "\u2581";
-}
+const pct = (p) => String(Math.round(p * 100));
+const num = (v) => (v >= 0 ? " " : "") + v.toFixed(2);
+const fmt = (template, values) => format(template, values).replace(/%%/g, "%");
 
 export class ExplainPanel {
-  constructor(dialog, strings) {
+  constructor(dialog, strings, { load = api.explanation, messages = null } = {}) {
     this.dialog = dialog;
     this.content = dialog.querySelector("#explain-content");
     this.strings = strings;
-    dialog.querySelector("#explain-close").addEventListener("click", () => dialog.close());
-    dialog.addEventListener("click", (event) => {
-      if (event.target === dialog) dialog.close();
+    this.load = load;
+    this.bubbles = new BubbleWords(messages ?? document.querySelector("#messages"));
+    dialog.querySelector("#explain-close").addEventListener("click", () => this.close());
+    // Escape closes it from anywhere, also while a word in the conversation has the focus.
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.dialog.open && !event.defaultPrevented) {
+        event.preventDefault();
+        this.close();
+      }
     });
+    dialog.addEventListener("close", () => this.bubbles.restore());
   }
 
+  // Not modal: the conversation stays visible (and its words clickable) beside the panel.
   async open(message) {
+    this.opener = document.activeElement;
+    this.bubbles.restore();
     this.content.replaceChildren(el("p", { className: "muted", text: this.strings.loading }));
-    this.dialog.showModal();
+    if (!this.dialog.open) this.dialog.show();
+    this.dialog.querySelector("#explain-close").focus();
     try {
-      const data = await api.explanation(message.id);
-      this.render(data);
+      const data = await this.load(message.id);
+      this.render(data, message.id);
     } catch (err) {
       this.content.replaceChildren(el("p", {
         className: "inline-error", role: "alert", text: `${this.strings.explainFailed} ${err.message}`,
@@ -38,98 +53,335 @@ export class ExplainPanel {
     }
   }
 
-  render({ explanation, exact }) {
+  close() {
+    if (!this.dialog.open) return;
+    this.dialog.close();
+    if (this.opener?.isConnected) this.opener.focus();
+  }
+
+  render({ explanation, exact }, messageId) {
+    const s = this.strings;
+    const ex = explanation;
     const parts = [];
-    if (!exact) parts.push(el("p", { className: "note", text: this.strings.inexact }));
-    const { source, reply, attention, gates } = explanation;
-    parts.push(el("h3", { text: this.strings.attentionTitle }));
-    if (attention && attention.length && source.length) {
-      parts.push(el("p", { className: "muted small", text: this.strings.heatmapLabel }));
-      const map = heatmap(source, reply, attention, this.strings);
-      parts.push(el("div", { className: "chart-scroll" }, [map]));
-    } else {
-      parts.push(el("p", { className: "muted", text: this.strings.noAttention }));
+    if (!exact) parts.push(el("p", { className: "note", text: s.inexact }));
+    parts.push(el("p", { className: "ex-summary", text: ex.summary ?? "" }));
+    if (ex.words) {
+      this.view = new WordsView(ex, s, this.bubbles, messageId);
+      parts.push(this.view.node, alternativesSection(ex, s));
+      if (ex.candidates?.length) parts.push(candidatesSection(ex.candidates, s));
+      parts.push(heatmapSection(ex, s), lstmSection(ex, s));
     }
-    parts.push(el("h3", { text: this.strings.gatesTitle }));
-    const figures = GATES.map(([name, key]) => {
-      const line = this.strings[key];
-      return el("figure", { className: "gate" }, [
-        el("figcaption", { text: line }),
-        el("div", { className: "chart-scroll" }, [gateChart(gates?.[name] ?? [], reply, line)]),
-      ]);
-    });
-    parts.push(el("div", { className: "gates" }, figures));
     this.content.replaceChildren(...parts);
   }
 }
 
-export function heatmap(source, reply, attention, strings) {
-  const left = Math.ceil(Math.max(...reply.map((p) => label(p).length), 3) * CHAR_W) + 12;
-  const top = Math.ceil(Math.max(...source.map((p) => label(p).length), 3) * CHAR_W * 0.75) + 16;
-  const width = left + source.length * CELL;
-  const height = top + reply.length * CELL;
-  const peak = Math.max(1e-6, ...attention.flat());
-  const root = svg("svg", {
-    class: "heatmap", width, height, viewBox: `0 0 ${width} ${height}`,
-    role: "img", "aria-label": strings.heatmapLabel,
-  });
-  source.forEach((piece, j) => {
-    const x = left + j * CELL + CELL / 2;
-    const text = svg("text", {
-      x, y: top - 6, class: "axis-label", transform: `rotate(-55 ${x} ${top - 6})`,
+// -- words: the reply's words and the conversation's words they used ---------------------------
+
+class WordsView {
+  constructor(ex, s, bubbles, messageId) {
+    this.ex = ex;
+    this.s = s;
+    this.bubbles = bubbles;
+    this.context = ex.words.context;
+    this.reply = ex.words.reply;
+    this.replyButtons = this.reply.map((word, r) => el("button", {
+      type: "button", className: "ex-word ex-reply-word", text: word.text, "aria-pressed": "false",
+      dataset: { r }, onclick: () => this.selectReply(r, true),
+      onmouseenter: () => this.selectReply(r), onfocus: () => this.selectReply(r),
+    }));
+    this.contextNodes = this.context.map((word, c) => this.contextWord(word, c));
+    const turns = [];
+    this.context.forEach((word, c) => {
+      if (!turns.length || turns.at(-1).index !== word.turn_index) {
+        turns.push({ index: word.turn_index, turn: word.turn, nodes: [] });
+      }
+      turns.at(-1).nodes.push(this.contextNodes[c]);
     });
-    text.textContent = label(piece);
-    root.append(text);
+    const turnNodes = turns.map((t) => el("div", { className: `ex-turn ${t.turn}` }, [
+      el("span", { className: "ex-turn-label", text: t.turn === "you" ? s.exYou : s.exLembra }),
+      el("span", { className: "ex-turn-words" }, t.nodes),
+    ]));
+    const unseen = this.context.some((w) => !w.seen);
+    this.node = el("section", { className: "ex-words", "aria-labelledby": "ex-words-title" }, [
+      el("h3", { id: "ex-words-title", text: s.exWordsTitle }),
+      el("p", { className: "muted small", text: s.exWordsHint }),
+      el("div", { className: "ex-reply", role: "group", "aria-label": s.bot }, this.replyButtons),
+      el("div", { className: "ex-context" }, turnNodes),
+      unseen ? el("p", { className: "muted small ex-unseen-note", text: fmt(s.exUnseen, { n: ex.window }) }) : "",
+    ]);
+    this.bubbles.attach(messageId, this.context, {
+      enter: (c) => this.selectContext(c), leave: () => this.selectReply(this.current ?? 0),
+    });
+    this.selectReply(this.strongestReplyWord());
+  }
+
+  contextWord(word, c) {
+    const children = [el("span", { className: "ex-text", text: word.text })];
+    if (word.unknown) {
+      children.push(el("span", { className: "ex-unknown", text: fmt(this.s.exUnknown, { chars: word.unknown }) }));
+    }
+    children.push(el("small", { className: "ex-share" }));
+    return el("button", {
+      type: "button", className: `ex-word ex-context-word${word.seen ? "" : " unseen"}`,
+      dataset: { c }, disabled: !word.seen,
+      onclick: () => this.selectContext(c), onmouseenter: () => this.selectContext(c),
+      onfocus: () => this.selectContext(c), onmouseleave: () => this.selectReply(this.current ?? 0),
+    }, children);
+  }
+
+  strongestReplyWord() {
+    let best = 0;
+    this.reply.forEach((w, r) => {
+      if (Math.max(0, ...w.attention) > Math.max(0, ...this.reply[best].attention)) best = r;
+    });
+    return best;
+  }
+
+  // A reply word chosen: each context word shows how much of its attention it got.
+  selectReply(r, announce = false) {
+    if (!this.reply.length) return;
+    this.current = r;
+    const weights = this.reply[r].attention;
+    const peak = Math.max(1e-6, ...weights);
+    this.replyButtons.forEach((b, i) => {
+      b.setAttribute("aria-pressed", String(i === r));
+      b.style.removeProperty("--w");
+    });
+    this.contextNodes.forEach((node, c) => this.shade(node, weights[c] ?? 0, peak));
+    this.bubbles.shade(weights, peak);
+    if (announce) this.replyButtons[r].focus();
+  }
+
+  // A context word chosen: each reply word shows how much it used that word.
+  selectContext(c) {
+    const column = this.reply.map((w) => w.attention[c] ?? 0);
+    const peak = Math.max(1e-6, ...column);
+    this.replyButtons.forEach((b, r) => {
+      b.setAttribute("aria-pressed", "false");
+      b.style.setProperty("--w", (column[r] / peak).toFixed(3));
+    });
+    this.contextNodes.forEach((node, i) => node.classList.toggle("focus", i === c));
+    this.bubbles.focus(c);
+  }
+
+  shade(node, weight, peak) {
+    node.classList.remove("focus");
+    node.style.setProperty("--w", (weight / peak).toFixed(3));
+    node.querySelector(".ex-share").textContent = weight >= SHOWN_PERCENT ? `${pct(weight)}%` : "";
+    const text = node.querySelector(".ex-text").textContent;
+    node.setAttribute("aria-label", `${text}: ${pct(weight)}%`);
+  }
+}
+
+// -- alternatives, confidence, candidates ------------------------------------------------------
+
+function alternativesSection(ex, s) {
+  const rows = ex.words.reply.map((word, r) => {
+    const first = word.pieces[0];
+    const options = ex.alternatives[first] ?? [];
+    const wrote = ex.chosen_p?.[first] ?? 0;
+    const other = options.find((o) => o.end || o.text !== word.text && !word.text.startsWith(o.text));
+    const previous = r > 0 ? ex.words.reply[r - 1].text : null;
+    let line = "";
+    if (other) {
+      const alt = other.end ? s.exEnd : other.text;
+      line = previous === null
+        ? fmt(s.exAtStart, { alt, p: pct(other.p) })
+        : fmt(s.exAfter, { word: previous, alt, p: pct(other.p) });
+    }
+    return el("tr", {}, [
+      el("th", { scope: "row", text: word.text }),
+      el("td", { text: `${pct(wrote)}%` }),
+      el("td", { text: options.map((o) => `${o.end ? s.exEnd : o.text} ${pct(o.p)}%`).join(" · ") }),
+      el("td", { className: "ex-almost", text: line }),
+    ]);
   });
-  reply.forEach((piece, i) => {
+  return el("section", { className: "ex-alternatives", "aria-labelledby": "ex-alt-title" }, [
+    el("h3", { id: "ex-alt-title", text: s.exAltTitle }),
+    el("p", { className: "ex-confidence", text: fmt(s.exConfidence, { p: pct(ex.confidence ?? 0) }) }),
+    el("div", { className: "ex-table-wrap" }, [el("table", { className: "ex-table" }, [
+      el("thead", {}, [el("tr", {}, [
+        el("th", { scope: "col", text: s.exReplyWord }),
+        el("th", { scope: "col", text: s.exWroteP ?? "p" }),
+        el("th", { scope: "col", text: s.exAltTitle }),
+        el("th", { scope: "col", text: "" }),
+      ])]),
+      el("tbody", {}, rows),
+    ])]),
+  ]);
+}
+
+function candidatesSection(candidates, s) {
+  return el("section", { className: "ex-candidates", "aria-labelledby": "ex-cand-title" }, [
+    el("h3", { id: "ex-cand-title", text: s.exCandidatesTitle }),
+    el("p", { className: "muted small", text: s.exCandidatesHint }),
+    el("ol", {}, candidates.map((c) => el("li", { className: c.chosen ? "chosen" : "" }, [
+      el("span", { className: "ex-cand-text", text: c.text }),
+      el("span", {
+        className: "ex-cand-score",
+        text: `${s.exScore} ${c.score.toFixed(1)}${c.chosen ? ` · ${s.exChosen}` : ""}`
+          + `${c.finished ? "" : ` · ${s.exUnfinished}`}`,
+      }),
+    ]))),
+  ]);
+}
+
+// -- the full heatmap and its table ------------------------------------------------------------
+
+function heatmapSection(ex, s) {
+  const columns = ex.words.context.map((w, c) => ({ ...w, c })).filter((w) => w.seen);
+  const rows = ex.words.reply;
+  const values = rows.map((w) => columns.map((col) => w.attention[col.c] ?? 0));
+  const chart = grid(values, rows.map((w) => w.text), columns.map((w) => w.text), s.exHeatmapLabel, "heatmap");
+  return el("details", { className: "ex-heatmap" }, [
+    el("summary", { text: s.exShowHeatmap }),
+    el("p", { className: "muted small", text: s.exHeatmapLabel }),
+    legend(s),
+    chart,
+    table(values, rows.map((w) => w.text), columns.map((w) => w.text), s.exReplyWord, (v) => `${pct(v)}%`, s),
+  ]);
+}
+
+function legend(s) {
+  return el("div", { className: "ex-legend", "aria-hidden": "true" }, [
+    el("span", { text: s.exLegendLow }), el("span", { className: "ex-legend-bar" }),
+    el("span", { text: s.exLegendHigh }),
+  ]);
+}
+
+// rows x columns of values in [0, 1] as cells whose opacity is the value over the row maximum
+// (attention) or the value itself (gates); the SVG scales to its box, so it never scrolls.
+function grid(values, rowLabels, colLabels, label, kind) {
+  const chars = (labels) => Math.max(3, ...labels.map((t) => [...t].length));
+  const left = Math.min(14, chars(rowLabels)) * 7 + 10;
+  const top = Math.min(14, chars(colLabels)) * 5.5 + 14;
+  const width = left + colLabels.length * CELL + 36; // room for the last rotated label
+  const height = top + rowLabels.length * CELL;
+  const peak = kind === "heatmap" ? Math.max(1e-6, ...values.flat()) : 1;
+  const root = svg("svg", {
+    class: `ex-grid ${kind}`, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label,
+  });
+  root.style.maxWidth = `${width}px`; // CSSOM, which the CSP allows (a style attribute it does not)
+  const short = (t) => ([...t].length > 14 ? `${[...t].slice(0, 13).join("")}…` : t);
+  colLabels.forEach((text, j) => {
+    const x = left + j * CELL + CELL / 2;
+    const node = svg("text", { x, y: top - 6, class: "axis-label", transform: `rotate(-50 ${x} ${top - 6})` });
+    node.textContent = short(text);
+    root.append(node);
+  });
+  rowLabels.forEach((text, i) => {
     const y = top + i * CELL;
-    const text = svg("text", { x: left - 6, y: y + CELL * 0.68, class: "axis-label row-label" });
-    text.textContent = label(piece);
-    root.append(text);
-    (attention[i] ?? []).forEach((weight, j) => {
-      const cell = svg("rect", {
-        x: left + j * CELL, y, width: CELL - 1, height: CELL - 1, class: "cell",
-        "fill-opacity": (0.04 + 0.96 * (weight / peak)).toFixed(3),
-        "data-weight": weight,
-      });
-      const title = svg("title");
-      title.textContent = `${label(piece)} ← ${label(source[j])}: ${weight.toFixed(3)}`;
-      cell.append(title);
-      root.append(cell);
+    const node = svg("text", { x: left - 6, y: y + CELL * 0.66, class: "axis-label row-label" });
+    node.textContent = short(text);
+    root.append(node);
+    values[i].forEach((v, j) => {
+      root.append(svg("rect", {
+        x: left + j * CELL, y, width: CELL - 2, height: CELL - 2, rx: 3, class: "cell",
+        "fill-opacity": (0.03 + 0.97 * Math.max(0, Math.min(1, v / peak))).toFixed(3),
+        "data-value": v,
+      }));
     });
   });
   return root;
 }
 
-export function gateChart(series, reply, description) {
-  const barW = Math.max(CELL, 14);
-  const chartH = 60;
-  const left = 26;
-  const bottom = 34;
-  const width = left + Math.max(series.length, 1) * barW + 4;
-  const height = chartH + bottom + 8;
-  const root = svg("svg", {
-    class: "gate-chart", width, height, viewBox: `0 0 ${width} ${height}`,
-    role: "img", "aria-label": description,
-  });
-  for (const [value, y] of [[1, 8], [0, 8 + chartH]]) {
-    const tick = svg("text", { x: left - 4, y: y + 4, class: "axis-label row-label" });
-    tick.textContent = String(value);
-    root.append(tick, svg("line", { x1: left, x2: width, y1: y, y2: y, class: "grid" }));
+function table(values, rowLabels, colLabels, corner, show, s) {
+  return el("details", { className: "ex-data" }, [
+    el("summary", { text: s.exTable }),
+    el("div", { className: "ex-table-wrap" }, [el("table", { className: "ex-table" }, [
+      el("thead", {}, [el("tr", {}, [el("th", { scope: "col", text: corner }),
+        ...colLabels.map((t) => el("th", { scope: "col", text: t }))])]),
+      el("tbody", {}, values.map((row, i) => el("tr", {}, [
+        el("th", { scope: "row", text: rowLabels[i] }), ...row.map((v) => el("td", { text: show(v) })),
+      ]))),
+    ])]),
+  ]);
+}
+
+// -- inside the LSTM ---------------------------------------------------------------------------
+
+const EQUATIONS = [
+  ["f", "f_t = σ(W_f·[h_{t-1}, x_t] + b_f)"],
+  ["i", "i_t = σ(W_i·[h_{t-1}, x_t] + b_i)"],
+  ["g", "c̃_t = tanh(W_c·[h_{t-1}, x_t] + b_c)"],
+  ["c", "c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t"],
+  ["o", "o_t = σ(W_o·[h_{t-1}, x_t] + b_o)"],
+  ["h", "h_t = o_t ⊙ tanh(c_t)"],
+];
+
+function lstmSection(ex, s) {
+  const steps = ex.units.steps;
+  const words = ex.reply.map((p) => p.replace(/\u2581/g, " ").trim() || "\u2423");
+  const status = el("p", { className: "ex-step-label", "aria-live": "polite" });
+  const body = el("div", { className: "ex-step" });
+  let t = 0;
+  const prev = el("button", { type: "button", className: "btn", text: `← ${s.exPrev}`, onclick: () => show(t - 1) });
+  const next = el("button", { type: "button", className: "btn", text: `${s.exNext} →`, onclick: () => show(t + 1) });
+  function show(step) {
+    t = Math.max(0, Math.min(words.length - 1, step));
+    prev.disabled = t === 0;
+    next.disabled = t === words.length - 1;
+    status.textContent = fmt(s.exStep, { n: t + 1, total: words.length, word: words[t] });
+    body.replaceChildren(stepTable(steps, t, s), el("p", { className: "ex-meaning", text: meaning(steps, t, s) }));
   }
-  series.forEach((value, i) => {
-    const h = Math.max(0, Math.min(1, value)) * chartH;
-    const x = left + i * barW;
-    const bar = svg("rect", { x: x + 2, y: 8 + chartH - h, width: barW - 4, height: h, class: "bar" });
-    const title = svg("title");
-    title.textContent = `${label(reply[i] ?? "")}: ${value.toFixed(3)}`;
-    bar.append(title);
-    const tick = svg("text", {
-      x: x + barW / 2, y: 8 + chartH + 12, class: "axis-label",
-      transform: `rotate(-45 ${x + barW / 2} ${8 + chartH + 12})`,
-    });
-    tick.textContent = label(reply[i] ?? "");
-    root.append(bar, tick);
+  show(0);
+  const maps = GATES.map(([gate, key]) => {
+    const shown = ex.units[gate];
+    const rows = shown.ids.map((u) => `${s.exUnit} ${u}`);
+    const name = s[key][0].toUpperCase() + s[key].slice(1);
+    const label = fmt(s.exGateMapLabel, { gate: name, n: shown.ids.length });
+    return el("figure", { className: "ex-gate", dataset: { gate } }, [
+      el("figcaption", { text: label }),
+      grid(shown.values, rows, words, label, `gate-map ${gate}`),
+      table(shown.values, rows, words, s.exUnit, (v) => v.toFixed(2), s),
+    ]);
   });
-  return root;
+  return el("section", { className: "ex-lstm", "aria-labelledby": "ex-lstm-title" }, [
+    el("h3", { id: "ex-lstm-title", text: s.exLstmTitle }),
+    el("p", { className: "muted small", text: s.exLstmIntro }),
+    el("ol", { className: "ex-equations" }, EQUATIONS.map(([k, eq]) => el("li", { dataset: { k } }, [el("code", { text: eq })]))),
+    el("div", { className: "ex-stepper" }, [prev, status, next]),
+    body,
+    legend({ exLegendLow: "0", exLegendHigh: "1" }),
+    el("div", { className: "ex-gates" }, maps),
+  ]);
+}
+
+// The live numbers at step t for the units whose cell changed most there.
+function stepTable(steps, t, s) {
+  const order = steps.ids.map((u, k) => k)
+    .sort((a, b) => Math.abs(steps.cell[b][t + 1] - steps.cell[b][t]) - Math.abs(steps.cell[a][t + 1] - steps.cell[a][t]));
+  const cols = [
+    ["f_t", s.exForget, (k) => steps.forget[k][t]],
+    ["i_t", s.exInput, (k) => steps.input[k][t]],
+    ["c̃_t", s.exCandidate, (k) => steps.candidate[k][t]],
+    ["c_{t-1}", s.exCell, (k) => steps.cell[k][t]],
+    ["c_t", s.exCell, (k) => steps.cell[k][t + 1]],
+    ["o_t", s.exOutput, (k) => steps.output[k][t]],
+    ["h_t", s.exHidden, (k) => steps.hidden[k][t]],
+  ];
+  return el("div", { className: "ex-table-wrap" }, [el("table", { className: "ex-table ex-live" }, [
+    el("thead", {}, [el("tr", {}, [el("th", { scope: "col", text: s.exUnit }),
+      ...cols.map(([sym, name]) => el("th", { scope: "col", title: name }, [
+        el("span", { text: sym }), el("span", { className: "visually-hidden", text: ` (${name})` }),
+      ]))])]),
+    el("tbody", {}, order.map((k) => el("tr", {}, [
+      el("th", { scope: "row", text: String(steps.ids[k]) }),
+      ...cols.map(([, , get]) => el("td", { text: num(get(k)) })),
+    ]))),
+  ])]);
+}
+
+// One sentence on what changed at step t: a forget gate that dropped, else the biggest write.
+function meaning(steps, t, s) {
+  const ks = steps.ids.map((u, k) => k);
+  const drop = ks.reduce((a, b) => (steps.forget[b][t] < steps.forget[a][t] ? b : a));
+  const values = (k) => ({
+    unit: steps.ids[k], f: steps.forget[k][t].toFixed(2), i: steps.input[k][t].toFixed(2),
+    g: steps.candidate[k][t].toFixed(2), before: steps.cell[k][t].toFixed(2), after: steps.cell[k][t + 1].toFixed(2),
+  });
+  if (steps.forget[drop][t] < 0.5) return fmt(s.exForgetDrop, values(drop));
+  const write = ks.reduce((a, b) => (Math.abs(steps.input[b][t] * steps.candidate[b][t])
+    > Math.abs(steps.input[a][t] * steps.candidate[a][t]) ? b : a));
+  return fmt(s.exWrite, values(write));
 }
