@@ -125,7 +125,7 @@ def test_regenerated_replies_are_collapsed_under_the_final_one(triage):
     admin, ids = triage
     page = admin.get(f"/admin/transcripts/{ids['unsure']}").get_data(as_text=True)
     final = page.index('<p class="text">a feeling</p>')
-    versions = page.index('<details class="versions">')
+    versions = page.index('<details class="reply-versions">')
     assert final < versions < page.index("zebra zebra") < page.index('<p class="text">and?</p>')
     assert "asked for another answer 1 time" in page and "Messages: 4" in page
 
