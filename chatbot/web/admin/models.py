@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
 from chatbot.bundle import (
@@ -43,6 +44,19 @@ HISTORY = 20
 FIGURES = ("n", "perplexity_per_word", "bleu", "distinct_1", "distinct_2", "unique_reply_ratio",
            "top1_reply_share", "mean_reply_words", "latency_ms_p50")
 BUNDLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# What each figure is called on the page, and how to read it.
+FIGURE_LABELS = {
+    "n": (_l("Test conversations"), _l("how many replies were scored")),
+    "perplexity_per_word": (_l("Perplexity per word"),
+                            _l("how surprised the model is by the real replies; lower is better")),
+    "bleu": (_l("BLEU"), _l("word overlap with the real reply, 0 to 100; higher is better")),
+    "distinct_1": (_l("Distinct words"), _l("share of reply words that are different; higher is more varied")),
+    "distinct_2": (_l("Distinct word pairs"), _l("the same for pairs of words")),
+    "unique_reply_ratio": (_l("Unique replies"), _l("share of replies given only once")),
+    "top1_reply_share": (_l("Most common reply"), _l("share of the most frequent reply; lower is better")),
+    "mean_reply_words": (_l("Words per reply"), _l("mean length of a reply")),
+    "latency_ms_p50": (_l("Latency, median (ms)"), _l("time per reply on the machine that evaluated it")),
+}
 
 
 @dataclass(frozen=True)
@@ -59,14 +73,31 @@ class BundleInfo:
         value = self.metrics.get(split)
         return value if isinstance(value, dict) else {}
 
+    def shipped_parent(self, bundles: dict[str, BundleInfo]) -> bool:
+        """Whether the parent is another bundle listed here (a bundle that replaced its parent
+        in the same directory names itself)."""
+        return self.parent in bundles and self.parent != self.name
+
+    def parent_label(self, bundles: dict[str, BundleInfo]) -> str | None:
+        """The parent's name to show: the listed bundle, else the version its stored figures
+        name (metrics.json "previous"), else its directory name."""
+        if self.shipped_parent(bundles):
+            return self.parent
+        previous = self.metrics.get("previous")
+        version = previous.get("version") if isinstance(previous, dict) else None
+        return version if isinstance(version, str) and version else self.parent
+
     def parent_evaluation(self, bundles: dict[str, BundleInfo]) -> dict:
         """The parent's "test" figures: from its own bundle when listed, else the copy that
-        training put in metrics.json under "parent"."""
-        if self.parent in bundles:
+        training put in metrics.json ("parent", or "previous" from the model card)."""
+        if self.shipped_parent(bundles):
             return bundles[self.parent].evaluation("test")
         stored = self.metrics.get("parent")
         metrics = stored.get("metrics") if isinstance(stored, dict) else None
         test = metrics.get("test") if isinstance(metrics, dict) else None
+        if not isinstance(test, dict):
+            previous = self.metrics.get("previous")
+            test = previous.get("default") if isinstance(previous, dict) else None
         return test if isinstance(test, dict) else {}
 
 
@@ -123,10 +154,18 @@ def models() -> str:
     loaded, serving = model_status()
     history = switches.history(get_session(), HISTORY)
     bundles = list_bundles(current_app.config["MODELS_ROOT"])
+    active = _active_dir()
     return render_template("admin/models.html", bundles=bundles,
                            by_name={b.name: b for b in bundles}, figures=FIGURES,
-                           loaded=loaded, serving=serving, switches=history,
-                           active_dir=history[0].model_dir if history else None)
+                           labels=FIGURE_LABELS, loaded=loaded, serving=serving,
+                           switches=history,
+                           active=next((b.name for b in bundles if b.path.resolve() == active), None))
+
+
+def _active_dir() -> Path:
+    """The bundle every worker is told to serve: the newest switch, else MODEL_DIR."""
+    latest = switches.history(get_session(), 1)
+    return Path(latest[0].model_dir if latest else current_app.config["MODEL_DIR"]).resolve()
 
 
 @bp.get("/models/<name>/curves.png")
@@ -140,6 +179,9 @@ def curves(name: str):
 @bp.post("/models/<name>/activate")
 def activate(name: str) -> BaseResponse:
     path = _bundle(name)
+    if path.resolve() == _active_dir():
+        flash(_("%(name)s is already the active model; nothing changed.", name=name))
+        return redirect(url_for(".models"))
     try:
         switch = current_app.extensions[WATCHER].activate(path, current_admin().name)
     except Exception as exc:  # a broken bundle: keep the current model, tell the admin why

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from chatbot.storage.db import ModelSwitch
-from chatbot.web.admin.models import list_bundles
+from chatbot.web.admin.models import BundleInfo, list_bundles
 from chatbot.web.database import get_session
 from chatbot.web.serving import BOT, WATCHER
 
@@ -47,7 +48,7 @@ def test_bundles_are_listed_with_metrics_and_curves(served, admin_for, models_ro
     admin = admin_for(served())
     page = admin.get("/admin/models").get_data(as_text=True)
     assert "Activate alpha" in page and "Activate beta" in page and "notes" not in page
-    assert "<dt>bleu</dt><dd>0.125</dd>" in page
+    assert "<dt>BLEU</dt><dd>0.125</dd>" in page and "<dt>bleu</dt>" not in page
     curves = admin.get("/admin/models/alpha/curves.png")
     assert curves.status_code == 200 and curves.data.startswith(b"\x89PNG")
     curves.close()  # send_file's open file
@@ -68,7 +69,8 @@ def test_a_symlink_out_of_the_root_is_not_a_bundle(served, admin_for, models_roo
     assert "Activate outside" not in admin.get("/admin/models").get_data(as_text=True)
 
 
-def test_activation_switches_the_next_reply_and_is_recorded(served, admin_for, visitor_for):
+def test_activation_switches_the_next_reply_and_is_recorded(served, admin_for, visitor_for,
+                                                            models_root):
     app = served()
     admin, visitor = admin_for(app), visitor_for(app)
     first = reply_version(visitor)
@@ -84,6 +86,12 @@ def test_activation_switches_the_next_reply_and_is_recorded(served, admin_for, v
     assert switches[1].version.startswith("beta-")
     page = admin.get("/admin/models").get_data(as_text=True)
     assert "beta-" in page and 'id="serving"' in page
+    assert "Activate beta" not in page and "Activate alpha" in page  # not offered on the active one
+    assert f">{models_root}" not in page and "<code title=" in page  # names, not absolute paths
+    again = admin.post("/admin/models/beta/activate", follow_redirects=True)
+    assert "already the active model" in again.get_data(as_text=True)
+    with app.app_context():
+        assert len(get_session().scalars(select(ModelSwitch)).all()) == 2  # no switch logged
 
 
 def test_other_workers_follow_without_failing_requests(served, admin_for, visitor_for):
@@ -115,3 +123,15 @@ def test_a_new_worker_starts_on_the_activated_model(served, make_app, admin_for,
     fresh = make_app(LOAD_MODEL=True, MODEL_DIR=str(models_root / "missing"),
                      MODELS_ROOT=str(models_root), WARM_UP=False)
     assert fresh.extensions[BOT].version.startswith("alpha-")
+
+
+def test_a_parent_that_is_not_shipped_is_named_from_the_stored_figures(tmp_path):
+    """The shipped default replaced its parent in the same directory: the page names the
+    parent's version from metrics.json and compares with its stored figures, not with itself."""
+    metrics = {"test": {"bleu": 0.7}, "previous": {"version": "old_default-b4e648ab",
+                                                   "default": {"bleu": 0.4}}}
+    bundle = BundleInfo("default", tmp_path, metrics, False, datetime.now(UTC), parent="default")
+    listed = {"default": bundle}
+    assert not bundle.shipped_parent(listed)
+    assert bundle.parent_label(listed) == "old_default-b4e648ab"
+    assert bundle.parent_evaluation(listed) == {"bleu": 0.4}

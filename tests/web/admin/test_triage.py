@@ -211,3 +211,10 @@ def test_jsonl_exports_download_under_different_names(triage):
     full = admin.get("/admin/export.jsonl").headers["Content-Disposition"]
     text_only = admin.get("/admin/export.jsonl?text_only=1").headers["Content-Disposition"]
     assert full != text_only and "text-only" in text_only
+
+
+def test_a_wrong_password_keeps_the_name(app, admin_for):
+    admin = admin_for(app, login=False)
+    page = admin.login(password="not the password", name='root"><b>x').get_data(as_text=True)
+    assert 'value="root&#34;&gt;&lt;b&gt;x"' in page and "<b>x" not in page
+    assert re.search(r'id="password"[^>]*autofocus', page)
