@@ -223,3 +223,30 @@ def test_phone_portuguese_both_themes(context_page, server, scheme):
     assert ex["words"]["context"][0]["turn"] == "you"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"explanation-phone-{scheme}.png"))
+
+
+def test_admin_transcript_shows_the_same_panel(page, server):
+    from chatbot.storage.accounts import set_admin
+    from chatbot.web.database import get_session
+
+    with server.app.app_context():
+        set_admin(get_session(), "explainer", "a long admin password")
+    open_chat(page, server)
+    send(page, "i love cooking pasta on sundays")
+    conversation_id = page.url.rsplit("/", 1)[1]
+    page.goto(server.url + "/admin/login")
+    page.get_by_label("Name").fill("explainer")
+    page.get_by_label("Password").fill("a long admin password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/admin/login"))
+    page.goto(f"{server.url}/admin/transcripts/{conversation_id}")
+    page.locator(".turn.bot").last.get_by_role("button", name="Why this reply?").click()
+    dialog = page.locator("#explain")
+    expect(dialog.locator(".ex-summary")).to_have_text(re.compile(r"^Lembra wrote “"))
+    expect(dialog.locator(".ex-turn-label")).to_have_text(["You"])
+    dialog.locator(".ex-reply-word").first.focus()
+    expect(page.locator(".turn.user .bubble-word")).to_have_count(6)
+    expect(page.locator(".turn.user .bubble-word.lit").first).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".turn.user .text").last).to_have_text("i love cooking pasta on sundays")

@@ -78,3 +78,16 @@ def test_summary_sentence(app, language, expected):
     with app.test_request_context(headers={"Accept-Language": language}):
         assert summary_sentence(data) == expected
         assert summary_sentence({"answered": [], "barely": None}).endswith(".")
+
+
+def test_admin_gets_the_same_explanation(model_app, chatter, admin_for):
+    reply = post(chatter, "i love cooking pasta on sundays", options={"mode": "greedy"})
+    url = f"/admin/messages/{reply['id']}/explanation"
+    assert model_app.test_client().get(url).status_code in (302, 401)  # signed-in admins only
+    admin = admin_for(model_app)
+    body = admin.get(url).get_json()
+    assert body["exact"] is True and body["explanation"]["summary"].startswith("Lembra wrote")
+    visitors = chatter.get(f"/api/messages/{reply['id']}/explanation").get_json()
+    assert body["explanation"] == visitors["explanation"]
+    assert admin.get(f"/admin/messages/{reply['id'] - 1}/explanation").status_code == 404  # the user's
+    assert admin.get("/admin/messages/99999/explanation").status_code == 404

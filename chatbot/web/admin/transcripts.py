@@ -13,6 +13,7 @@ from flask import (
     Response,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -27,6 +28,10 @@ from chatbot.storage.search import Filters
 from chatbot.web import schema
 from chatbot.web.admin.auth import current_admin
 from chatbot.web.database import get_session
+from chatbot.web.errors import json_error
+from chatbot.web.explaining import explanation_for
+from chatbot.web.i18n import script_strings
+from chatbot.web.serving import ModelUnavailable
 
 bp = Blueprint("admin_transcripts", __name__, url_prefix="/admin")
 
@@ -189,3 +194,22 @@ def export_csv() -> Response:
     filters = Filters.from_args(request.args)
     return _download(transcripts.export_csv(get_session(), filters),
                      "text/csv", "lembra-transcripts.csv")
+
+
+@bp.get("/messages/<int:message_id>/explanation")
+def explanation(message_id: int) -> Response | tuple[Response, int]:
+    """The visitor's "Why this reply?" for any bot reply, for the transcript's panel."""
+    message = transcripts.bot_reply(get_session(), message_id)
+    if message is None:
+        return json_error(404, "reply not found")
+    try:
+        data, exact = explanation_for(get_session(), message)
+    except ModelUnavailable as exc:
+        return json_error(503, f"Cannot explain this reply: {exc}.")
+    return jsonify(message_id=message.id, exact=exact, explanation=data)
+
+
+@bp.app_context_processor
+def _explain_strings() -> dict:
+    # A function, so only the transcript page (which shows the panel) builds them.
+    return {"explain_strings": script_strings}
