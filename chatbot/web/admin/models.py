@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as N_  # extracted by default; translated per request
 from werkzeug.wrappers import Response as BaseResponse
 
 from chatbot.bundle import (
@@ -46,16 +46,16 @@ FIGURES = ("n", "perplexity_per_word", "bleu", "distinct_1", "distinct_2", "uniq
 BUNDLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # What each figure is called on the page, and how to read it.
 FIGURE_LABELS = {
-    "n": (_l("Test conversations"), _l("how many replies were scored")),
-    "perplexity_per_word": (_l("Perplexity per word"),
-                            _l("how surprised the model is by the real replies; lower is better")),
-    "bleu": (_l("BLEU"), _l("word overlap with the real reply, 0 to 100; higher is better")),
-    "distinct_1": (_l("Distinct words"), _l("share of reply words that are different; higher is more varied")),
-    "distinct_2": (_l("Distinct word pairs"), _l("the same for pairs of words")),
-    "unique_reply_ratio": (_l("Unique replies"), _l("share of replies given only once")),
-    "top1_reply_share": (_l("Most common reply"), _l("share of the most frequent reply; lower is better")),
-    "mean_reply_words": (_l("Words per reply"), _l("mean length of a reply")),
-    "latency_ms_p50": (_l("Latency, median (ms)"), _l("time per reply on the machine that evaluated it")),
+    "n": (N_("Test conversations"), N_("how many replies were scored")),
+    "perplexity_per_word": (N_("Perplexity per word"),
+                            N_("how surprised the model is by the real replies; lower is better")),
+    "bleu": (N_("BLEU"), N_("word overlap with the real reply, 0 to 100; higher is better")),
+    "distinct_1": (N_("Distinct words"), N_("share of reply words that are different; higher is more varied")),
+    "distinct_2": (N_("Distinct word pairs"), N_("the same for pairs of words")),
+    "unique_reply_ratio": (N_("Unique replies"), N_("share of replies given only once")),
+    "top1_reply_share": (N_("Most common reply"), N_("share of the most frequent reply; lower is better")),
+    "mean_reply_words": (N_("Words per reply"), N_("mean length of a reply")),
+    "latency_ms_p50": (N_("Latency, median (ms)"), N_("time per reply on the machine that evaluated it")),
 }
 
 
