@@ -128,7 +128,7 @@ def panel_strings() -> dict[str, str]:
         "exWrite": _("Unit %(unit)s: the input gate opened to %(i)s and wrote %(g)s into the "
                      "cell (%(before)s → %(after)s)."),
         "exGateMapLabel": _("%(gate)s of the %(n)s units that changed most (rows), at each reply "
-                            "word (columns); darker is closer to 1."),
+                            "word (columns), from 0 to 1 on the scale above."),
         "exWroteP": _("Probability"),
         "exTooLongForModel": _("This message is longer than Lembra reads: it will only see about "
                                "the last %(n)s words."),
