@@ -37,12 +37,16 @@ export const api = {
   createConversation: () => request("POST", "/api/conversations", {}),
   getConversation: (id) => request("GET", `/api/conversations/${id}`),
   deleteConversation: (id) => request("DELETE", `/api/conversations/${id}`),
+  renameConversation: (id, title) => request("PATCH", `/api/conversations/${id}`, { title }),
+  exportUrl: (id, format) => `/api/conversations/${id}/export?format=${format}`,
   postMessage: (id, text, options) =>
     request("POST", `/api/conversations/${id}/messages`, { text, options, explain: true }),
   reply: (id, options) =>
     request("POST", `/api/conversations/${id}/reply`, { options, explain: true }),
-  feedback: (messageId, rating) =>
-    request("POST", `/api/messages/${messageId}/feedback`, { rating }),
+  editMessage: (messageId, text, options) =>
+    request("PATCH", `/api/messages/${messageId}`, { text, options, explain: true }),
+  feedback: (messageId, rating, comment) =>
+    request("POST", `/api/messages/${messageId}/feedback`, { rating, comment }),
   correction: (messageId, text) =>
     request("POST", `/api/messages/${messageId}/correction`, { text }),
   clearFeedback: (messageId) => request("DELETE", `/api/messages/${messageId}/feedback`),

@@ -1,5 +1,8 @@
 // The message box: Enter sends, Shift+Enter adds a line, nothing is sent while an input method
 // is composing; the box grows to a cap and the character count shows before the limit is hit.
+// The limit counts characters as the server does (code points: an emoji is one), so there is no
+// maxlength, which counts UTF-16 units. While a reply is pending the box stays editable (the
+// next message can be typed) and only sending waits.
 
 import { format } from "./dom.js";
 
@@ -62,9 +65,9 @@ export class Composer {
 
   setBusy(busy) {
     this.busy = busy;
-    this.input.disabled = busy;
-    this.input.setAttribute("aria-busy", String(busy));
     this.update();
-    if (!busy) this.input.focus();
+    // Back to the box when the reply lands, unless the visitor has moved on to something else.
+    const focus = document.activeElement;
+    if (!busy && (focus === document.body || focus === null || focus === this.button)) this.input.focus();
   }
 }

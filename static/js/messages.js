@@ -1,110 +1,201 @@
-// The message list (a role="log" region): bubbles for the visitor's and the bot's turns, and
-// the actions on each reply: thumbs up/down, copy, "Why this reply?", "Suggest a better answer",
-// regenerate (last only).
+// The message list (a role="log" region): bubbles for the visitor's and the bot's turns.
+// Each reply has copy, thumbs up/down (a thumbs-down asks what was wrong), "Why this reply?",
+// regenerate (newest only) and a "more" menu (suggest a better answer, the model details);
+// the newest reply shows them, older ones on hover, focus or a tap. A regenerated reply pages
+// through its versions ("‹ 1/2 ›"). The visitor's last message can be edited and sent again.
 
 import { api } from "./api.js";
 import { CorrectionForm } from "./correction.js";
 import { el, format, icon } from "./dom.js";
+import { Menu } from "./menu.js";
+import { needsSupport, notEnglish } from "./notes.js";
+
+const NEAR_BOTTOM_PX = 80;
+const EXCERPT_CHARS = 40;
+const HELPLINES = "https://findahelpline.com";
+const MODE_NAMES = { rerank: "modeRerank", greedy: "modeGreedy", beam: "modeBeam", sample: "modeSample" };
 
 export class MessageList {
-  constructor(list, { strings, maxChars, onWhy, onRegenerate, onError }) {
+  constructor(list, { strings, maxChars, onWhy, onRegenerate, onEdit, onError, announce }) {
     this.list = list;
     this.strings = strings;
     this.maxChars = maxChars;
-    this.callbacks = { onWhy, onRegenerate, onError };
+    this.callbacks = { onWhy, onRegenerate, onEdit, onError };
+    this.announce = announce;
+    // A tap on a message shows its actions on touch screens, where nothing hovers.
+    list.addEventListener("click", (event) => {
+      const item = event.target.closest(".message");
+      if (item && event.target.closest(".bubble")) item.classList.toggle("show-actions");
+    });
   }
 
   render(messages) {
-    this.list.replaceChildren(...messages.map((m) => this.item(m)));
+    let asked = "";
+    this.list.replaceChildren(...messages.map((m) => {
+      const node = this.item(m, asked);
+      if (m.role === "user") asked = m.text;
+      return node;
+    }));
     this.markLast();
-    this.scroll();
+    this.scroll(true);
   }
 
-  append(message) {
-    this.list.append(this.item(message));
+  append(message, { force = false } = {}) {
+    const follow = force || this.nearBottom();
+    this.list.append(this.item(message, this.lastUserText()));
     this.markLast();
-    this.scroll();
+    this.scroll(follow);
   }
 
   replace(oldId, message) {
-    const old = this.list.querySelector(`[data-id="${CSS.escape(String(oldId))}"]`);
-    if (old) old.replaceWith(this.item(message));
-    else this.list.append(this.item(message));
+    const follow = this.nearBottom();
+    const old = this.find(oldId);
+    if (old) old.replaceWith(this.item(message, this.lastUserText(old)));
+    else this.list.append(this.item(message, this.lastUserText()));
     this.markLast();
-    this.scroll();
+    this.scroll(follow);
+  }
+
+  find(id) {
+    return this.list.querySelector(`[data-id="${CSS.escape(String(id))}"]`);
   }
 
   get empty() {
     return this.list.children.length === 0;
   }
 
-  scroll() {
-    this.list.scrollTop = this.list.scrollHeight;
+  nearBottom() {
+    const { scrollTop, scrollHeight, clientHeight } = this.list;
+    return scrollHeight - scrollTop - clientHeight < NEAR_BOTTOM_PX;
   }
 
-  item(message) {
+  scroll(follow = true) {
+    if (follow) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  // The text of the visitor's message before `before` (or the last one), which a reply answers.
+  lastUserText(before = null) {
+    const users = [...this.list.querySelectorAll(".message.user")]
+      .filter((node) => !before || node.compareDocumentPosition(before) & Node.DOCUMENT_POSITION_FOLLOWING);
+    return users.at(-1)?.querySelector(".text")?.textContent ?? "";
+  }
+
+  item(message, asked = "") {
     const who = message.role === "user" ? this.strings.you : this.strings.bot;
+    const text = el("p", { className: "text", text: message.text });
     const bubble = el("div", { className: "bubble" }, [
-      el("span", { className: "visually-hidden", text: `${who}: ` }),
-      el("p", { className: "text", text: message.text }),
+      el("span", { className: "visually-hidden", text: `${who}: ` }), text,
     ]);
-    const children = [bubble];
-    if (message.role === "bot") {
-      const correction = new CorrectionForm(message, {
-        strings: this.strings, maxChars: this.maxChars, onError: this.callbacks.onError,
-      });
-      children.push(this.actions(message, correction), this.meta(message), correction.node);
-    }
-    return el("li", {
+    const node = el("li", {
       className: `message ${message.role}`,
       dataset: { id: message.id, role: message.role },
-    }, children);
+    }, [bubble]);
+    if (message.role === "user") {
+      node.append(this.editButton(message, node));
+      return node;
+    }
+    const correction = new CorrectionForm(message, {
+      strings: this.strings, maxChars: this.maxChars, onError: this.callbacks.onError,
+    });
+    const reason = el("div", { className: "feedback-reason" });
+    node.append(this.actions(message, { text, correction, reason }), ...this.notes(asked),
+      reason, correction.node);
+    return node;
   }
 
-  meta(message) {
-    const text = format(this.strings.modelInfo, {
+  notes(asked) {
+    const notes = [];
+    if (asked && notEnglish(asked)) {
+      notes.push(el("p", { className: "reply-note language-note", role: "note", text: this.strings.languageNote }));
+    }
+    if (asked && needsSupport(asked)) {
+      notes.push(el("p", { className: "reply-note support-note", role: "note" }, [
+        el("span", { text: `${this.strings.supportNote} ` }),
+        el("a", { href: HELPLINES, target: "_blank", rel: "noopener", text: "findahelpline.com" }),
+      ]));
+    }
+    return notes;
+  }
+
+  details(message) {
+    const mode = message.options?.mode;
+    return format(this.strings.modelInfo, {
       version: message.model_version ?? "?",
-      mode: message.options?.mode ?? "?",
+      mode: this.strings[MODE_NAMES[mode]] ?? mode ?? "?",
       ms: Math.round(message.latency_ms ?? 0),
     });
-    return el("p", { className: "meta", text });
   }
 
-  actions(message, correction) {
+  actions(message, { text, correction, reason }) {
+    // `shown` is the version on screen: copy and "why" act on it.
+    const versions = message.versions?.length ? message.versions : [message];
+    let shown = versions.length - 1;
+    const current = () => ({ ...message, ...versions[shown] });
     const rating = message.feedback?.rating ?? 0;
-    const thumb = (value, name, label) => el("button", {
+    const button = (name, label, onclick, extra = "") => el("button", {
+      type: "button", className: `icon-btn ${extra}`, "aria-label": label, title: label, onclick,
+    }, [icon(name)]);
+    const thumb = (value, name, label, extra) => el("button", {
       type: "button",
-      className: "icon-btn thumb",
+      className: `icon-btn thumb ${extra}`,
       "aria-label": label,
       title: label,
       "aria-pressed": String(rating === value),
       dataset: { rating: value },
-      onclick: (event) => this.rate(message, value, event.currentTarget.parentElement),
+      onclick: (event) => this.rate(message, value, event.currentTarget.parentElement, reason),
     }, [icon(name)]);
-    const button = (name, label, onclick, extra = "") => el("button", {
-      type: "button", className: `icon-btn ${extra}`, "aria-label": label, title: label, onclick,
-    }, [icon(name)]);
-    return el("div", { className: "actions", role: "group", "aria-label": this.strings.bot }, [
-      thumb(1, "thumb-up", this.strings.thumbsUp),
-      thumb(-1, "thumb-down", this.strings.thumbsDown),
-      button("copy", this.strings.copy, (e) => this.copy(message, e.currentTarget), "copy"),
-      button("why", this.strings.why, () => this.callbacks.onWhy(message), "why"),
-      el("button", {
-        type: "button",
-        className: "icon-btn suggest",
-        "aria-label": this.strings.suggest,
-        title: this.strings.suggest,
-        "aria-expanded": "false",
-        "aria-controls": correction.id,
-        onclick: (event) => correction.toggle(event.currentTarget),
-      }, [icon("suggest")]),
+    const more = button("more", this.strings.moreActions, null, "more");
+    const suggest = el("button", {
+      type: "button", className: "menu-item suggest", role: "menuitem",
+      "aria-controls": correction.id, "aria-expanded": "false", text: this.strings.suggest,
+    });
+    // The form's open state belongs to the menu item; focus comes back to the menu's button.
+    const toggler = { setAttribute: (k, v) => suggest.setAttribute(k, v), focus: () => more.focus() };
+    suggest.addEventListener("click", () => correction.toggle(toggler));
+    const menu = el("ul", { className: "menu start", role: "menu", "aria-label": this.strings.moreActions, hidden: true }, [
+      el("li", { role: "none" }, [suggest]),
+      el("li", { role: "none" }, [el("span", {
+        className: "menu-detail", role: "menuitem", "aria-disabled": "true", tabindex: "-1",
+        text: this.details(message),
+      })]),
+    ]);
+    more.setAttribute("aria-haspopup", "menu");
+    more.setAttribute("aria-expanded", "false");
+    new Menu(more, menu);
+    const excerpt = message.text.length > EXCERPT_CHARS
+      ? `${message.text.slice(0, EXCERPT_CHARS - 1)}…` : message.text;
+    const group = el("div", {
+      className: "actions", role: "group", "aria-label": format(this.strings.replyActions, { text: excerpt }),
+    });
+    if (versions.length > 1) {
+      const counter = el("span", { className: "version-count" });
+      const prev = button("prev", this.strings.previousVersion, () => show(shown - 1), "version-prev");
+      const next = button("next", this.strings.nextVersion, () => show(shown + 1), "version-next");
+      const show = (i) => {
+        shown = Math.max(0, Math.min(versions.length - 1, i));
+        text.textContent = versions[shown].text;
+        counter.textContent = `${shown + 1}/${versions.length}`;
+        counter.setAttribute("aria-label", format(this.strings.versionOf, { n: shown + 1, total: versions.length }));
+        prev.disabled = shown === 0;
+        next.disabled = shown === versions.length - 1;
+      };
+      show(shown);
+      group.append(el("span", { className: "versions" }, [prev, counter, next]));
+    }
+    group.append(
+      button("copy", this.strings.copy, (e) => this.copy(current().text, e.currentTarget), "copy"),
+      thumb(1, "thumb-up", this.strings.thumbsUp, "up"),
+      thumb(-1, "thumb-down", this.strings.thumbsDown, "down"),
+      button("why", this.strings.why, () => this.callbacks.onWhy(current()), "why"),
       button("regenerate", this.strings.regenerate,
         () => this.callbacks.onRegenerate(message), "regenerate"),
-    ]);
+      el("span", { className: "menu-wrap" }, [more, menu]),
+    );
+    return group;
   }
 
-  // Clicking the pressed thumb again clears the rating.
-  async rate(message, value, group) {
+  // Clicking the pressed thumb again clears the rating; a new thumbs-down asks why.
+  async rate(message, value, group, reason) {
     const current = message.feedback?.rating ?? 0;
     try {
       if (current === value) {
@@ -113,38 +204,138 @@ export class MessageList {
       } else {
         const data = await api.feedback(message.id, value);
         message.feedback = data.feedback;
+        this.announce(this.strings.feedbackSaved);
       }
       const now = message.feedback?.rating ?? 0;
       for (const b of group.querySelectorAll(".thumb")) {
         b.setAttribute("aria-pressed", String(Number(b.dataset.rating) === now));
       }
+      if (now === -1) this.askReason(message, reason, group.querySelector(".thumb.down"));
+      else reason.replaceChildren();
     } catch (err) {
       this.callbacks.onError(err);
     }
   }
 
-  async copy(message, button) {
+  // "What was wrong?": an optional comment stored with the thumbs-down.
+  askReason(message, container, thumb) {
+    const id = `reason-${message.id}`;
+    const area = el("textarea", { id, rows: "2", maxlength: "2000" });
+    const close = () => {
+      container.replaceChildren();
+      thumb.focus();
+    };
+    const form = el("form", { className: "feedback-form" }, [
+      el("label", { for: id, text: this.strings.reasonLabel }),
+      area,
+      el("div", { className: "correction-buttons" }, [
+        el("button", { type: "submit", className: "btn primary", text: this.strings.reasonSend }),
+        el("button", { type: "button", className: "btn", text: this.strings.reasonSkip, onclick: close }),
+      ]),
+    ]);
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        close();
+      }
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const comment = area.value.trim();
+      if (!comment) return close();
+      try {
+        const data = await api.feedback(message.id, -1, comment);
+        message.feedback = data.feedback;
+        this.announce(this.strings.feedbackSaved);
+        close();
+      } catch (err) {
+        this.callbacks.onError(err);
+      }
+    });
+    container.replaceChildren(form);
+    area.focus();
+  }
+
+  async copy(text, button) {
     try {
-      await navigator.clipboard.writeText(message.text);
+      await navigator.clipboard.writeText(text);
     } catch {
       const area = el("textarea", { className: "visually-hidden", "aria-hidden": "true" });
-      area.value = message.text;
+      area.value = text;
       document.body.append(area);
       area.select();
       document.execCommand("copy");
       area.remove();
     }
     button.classList.add("done");
+    button.replaceChildren(icon("check"));
     button.setAttribute("title", this.strings.copied);
+    this.announce(this.strings.copied);
     setTimeout(() => {
       button.classList.remove("done");
+      button.replaceChildren(icon("copy"));
       button.setAttribute("title", this.strings.copy);
     }, 1500);
   }
 
-  // Only the newest reply, when it is the last message, can be regenerated.
+  // The visitor's last message: a pencil that turns the bubble into a box to edit and resend.
+  editButton(message, node) {
+    return el("button", {
+      type: "button",
+      className: "icon-btn edit-message",
+      "aria-label": this.strings.editMessage,
+      title: this.strings.editMessage,
+      onclick: (event) => this.startEdit(message, node, event.currentTarget),
+    }, [icon("edit")]);
+  }
+
+  startEdit(message, node, button) {
+    const id = `edit-${message.id}`;
+    const area = el("textarea", { id, rows: "3" });
+    area.value = node.querySelector(".text").textContent;
+    const bubble = node.querySelector(".bubble");
+    const cancel = () => {
+      form.replaceWith(bubble);
+      button.hidden = false;
+      button.focus();
+    };
+    const form = el("form", { className: "edit-form" }, [
+      el("label", { for: id, className: "visually-hidden", text: this.strings.editMessage }),
+      area,
+      el("div", { className: "edit-buttons" }, [
+        el("button", { type: "button", className: "btn", text: this.strings.cancel, onclick: cancel }),
+        el("button", { type: "submit", className: "btn primary", text: this.strings.editSend }),
+      ]),
+    ]);
+    const submit = () => {
+      const text = area.value.trim();
+      if (!text || [...text].length > this.maxChars) return;
+      this.callbacks.onEdit(message, text);
+    };
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        cancel();
+      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        submit();
+      }
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submit();
+    });
+    bubble.replaceWith(form);
+    button.hidden = true;
+    area.focus();
+  }
+
+  // Only the newest reply, when it is the last message, can be regenerated; only the visitor's
+  // last message can be edited.
   markLast() {
     const items = [...this.list.children];
     items.forEach((item, i) => item.classList.toggle("last", i === items.length - 1));
+    const users = items.filter((item) => item.classList.contains("user"));
+    users.forEach((item, i) => item.classList.toggle("last-user", i === users.length - 1));
   }
 }

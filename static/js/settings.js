@@ -1,5 +1,6 @@
-// The settings drawer: decoding options kept in localStorage, and the interface language
-// (a cookie the server reads, then a reload so every label is translated).
+// The settings drawer: decoding options kept in localStorage, the theme (static/js/theme.js),
+// and the interface language (a cookie the server reads, then a reload so every label is
+// translated).
 
 const KEY = "lembra.options";
 const LANG_COOKIE = "lembra_lang";
@@ -8,13 +9,19 @@ export class Settings {
   constructor(dialog, defaults) {
     this.dialog = dialog;
     this.defaults = defaults;
-    this.mode = dialog.querySelector("#opt-mode");
+    this.modes = [...dialog.querySelectorAll('input[name="mode"]')];
+    this.themes = [...dialog.querySelectorAll('input[name="theme"]')];
     this.beam = dialog.querySelector("#opt-beam");
     this.temperature = dialog.querySelector("#opt-temperature");
     this.language = dialog.querySelector("#opt-language");
     this.apply(this.load());
-    for (const input of [this.mode, this.beam, this.temperature]) {
+    for (const input of [...this.modes, this.beam, this.temperature]) {
       input.addEventListener("input", () => this.save());
+    }
+    const theme = window.lembraTheme?.get() ?? "system";
+    for (const input of this.themes) {
+      input.checked = input.value === theme;
+      input.addEventListener("change", () => window.lembraTheme?.set(input.value));
     }
     dialog.querySelector("#opt-reset").addEventListener("click", () => {
       this.apply(this.defaults);
@@ -26,9 +33,13 @@ export class Settings {
     });
   }
 
+  get mode() {
+    return this.modes.find((input) => input.checked)?.value ?? this.defaults.mode;
+  }
+
   open() {
     this.dialog.showModal();
-    this.mode.focus();
+    (this.modes.find((input) => input.checked) ?? this.modes[0]).focus();
   }
 
   load() {
@@ -40,7 +51,9 @@ export class Settings {
   }
 
   apply(options) {
-    this.mode.value = options.mode;
+    const known = this.modes.some((input) => input.value === options.mode);
+    const mode = known ? options.mode : this.defaults.mode;
+    for (const input of this.modes) input.checked = input.value === mode;
     this.beam.value = options.beam_width;
     this.temperature.value = options.temperature;
     this.showValues();
@@ -50,8 +63,8 @@ export class Settings {
     this.dialog.querySelector("#opt-beam-value").textContent = this.beam.value;
     this.dialog.querySelector("#opt-temperature-value").textContent =
       Number(this.temperature.value).toFixed(2);
-    this.beam.disabled = this.mode.value !== "beam";
-    this.temperature.disabled = !["sample", "rerank"].includes(this.mode.value);
+    this.beam.disabled = this.mode !== "beam";
+    this.temperature.disabled = !["sample", "rerank"].includes(this.mode);
   }
 
   save() {
@@ -62,7 +75,7 @@ export class Settings {
   // What the API gets with each message.
   options() {
     return {
-      mode: this.mode.value,
+      mode: this.mode,
       beam_width: Number(this.beam.value),
       temperature: Number(this.temperature.value),
     };
