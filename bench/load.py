@@ -67,7 +67,8 @@ class Server:
         self.port = free_port()
         self.log = db.with_suffix(".log")
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "LEMBRA_MODEL_DIR": str(model),
-               "SECRET_KEY": "bench-load", "LEMBRA_RATELIMIT_CHAT": "1000000 per minute",
+               "SECRET_KEY": "bench-load-" + "k" * 32, "LEMBRA_RATELIMIT_CHAT": "1000000 per minute",
+               "LEMBRA_RATELIMIT_CHAT_ADDRESS": "1000000 per minute",  # every client is 127.0.0.1
                "LEMBRA_BATCH_WINDOW_MS": str(args.window_ms if batching else 0),
                "GUNICORN_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(args.workers),
                "GUNICORN_THREADS": str(args.threads), "GUNICORN_LOG_LEVEL": "warning",

@@ -192,14 +192,20 @@ class ModelSwitch(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# A gthread worker runs up to GUNICORN_THREADS (16) requests at once, plus the model watcher, and
+# a view waiting on the model may hold its connection: SQLAlchemy's default 5 + 10 made the 16th
+# wait 30 s and fail (bench.hostile). 32 per worker stays under PostgreSQL's default 100 with 2-3.
+POOL = {"pool_size": 5, "max_overflow": 27}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **POOL)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **POOL)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,8 +6,9 @@ A database that is locked past its busy timeout or unreachable answers 503 (with
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
-from sqlalchemy.exc import InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, ServiceUnavailable
 
 
 def wants_json() -> bool:
@@ -45,8 +46,17 @@ def _database_down(exc: OperationalError | InterfaceError) -> tuple[Response | s
         description="the database is busy or unreachable; please try again shortly", retry_after=5))
 
 
+def _changed_meanwhile(exc: StaleDataError | IntegrityError) -> tuple[Response | str, int]:
+    """A row this request read was deleted or changed by another one before it wrote (e.g. a
+    message posted while its conversation is deleted): a 409 to reload on, not a crash."""
+    current_app.logger.warning("conflicting concurrent change: %s", str(exc).splitlines()[0])
+    return http_error(Conflict(description="this changed or was deleted meanwhile; reload"))
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(InterfaceError, _database_down)
+    app.register_error_handler(StaleDataError, _changed_meanwhile)
+    app.register_error_handler(IntegrityError, _changed_meanwhile)
     app.register_error_handler(Exception, _unexpected)

@@ -94,6 +94,32 @@ def test_a_locked_database_is_a_json_503_then_recovers(make_app, visitor_for, tm
     assert visitor.post("/api/conversations", {}).status_code == 201
 
 
+@pytest.mark.sqlite_only
+def test_a_message_to_a_conversation_deleted_meanwhile_is_a_409(app, visitor, tmp_path):
+    """Another request deletes the conversation between this one's ownership check and its
+    write (bench.hostile found it as a 500)."""
+    conversation_id = visitor.new_conversation()
+    sessions = app.extensions["lembra.db"]
+
+    done = []
+
+    def delete_it_first(session, flush_context, instances):
+        if done:
+            return
+        done.append(True)
+        other = sqlite3.connect(tmp_path / "lembra.db")
+        other.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        other.commit()
+        other.close()
+
+    event.listen(sessions, "before_flush", delete_it_first)
+    response = visitor.post(f"/api/conversations/{conversation_id}/messages", {"text": "hi"})
+    assert response.status_code == 409
+    assert "meanwhile" in response.get_json()["error"]
+    event.remove(sessions, "before_flush", delete_it_first)
+    assert visitor.get(f"/api/conversations/{conversation_id}").status_code == 404
+
+
 def test_an_unreachable_database_is_a_json_503(make_app, visitor_for):
     app = make_app(DATABASE_URL="postgresql+psycopg2://nobody@127.0.0.1:9/nowhere",
                    AUTO_MIGRATE=False)
