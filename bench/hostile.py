@@ -23,6 +23,7 @@ count is 0 and integrity_ok.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -339,7 +340,9 @@ def tiny_model(out: Path) -> Path:
     from tests.conftest import TINY_MODEL_ARGS
     from train.train import main as train
 
-    if train([*TINY_MODEL_ARGS, "--out", str(out)]) != 0:
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the result
+        trained = train([*TINY_MODEL_ARGS, "--out", str(out)])
+    if trained != 0:
         raise SystemExit("bench.hostile: training the tiny model failed")
     return out
 

@@ -2,8 +2,10 @@
 
 The CSP allows scripts and styles from this origin only (no inline script, no CDN). The CSRF
 token is an HMAC of the visitor id: stateless, tied to the cookie, and checked on every
-state-changing API request that arrives with a visitor cookie (a browser would attach that
-cookie to a forged cross-site request; it cannot read the token from our page).
+state-changing API request (a browser would attach that cookie to a forged cross-site request;
+it cannot read the token from our page). A state-changing request without a valid visitor cookie
+is refused too, and gets no new cookie: answering it with a fresh identity would let one
+cross-site POST replace a visitor's cookie and so lose them their conversations.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def check_csrf() -> None:
     if request.method not in UNSAFE_METHODS or not request.path.startswith("/api/"):
         return
     visitor = cookie_visitor()
-    if visitor is None:
-        return  # no identity to abuse: the request gets a fresh visitor of its own
+    if visitor is None:  # a fresh identity here would replace a victim's cookie (cross-site POST)
+        abort(403, description="no valid visitor cookie: GET /api/csrf (or the page) first, "
+                               "then send its token in the X-CSRF-Token header")
     sent = request.headers.get(CSRF_HEADER, "")
     if not hmac.compare_digest(sent, csrf_token(visitor)):
         abort(403, description="missing or invalid CSRF token (send the X-CSRF-Token header)")

@@ -232,11 +232,21 @@ def test_state_changes_need_the_csrf_header_once_a_cookie_exists(app, visitor_fo
                        headers={"X-CSRF-Token": other.token}).status_code == 403
 
 
-def test_a_cookieless_client_gets_a_fresh_identity_without_csrf(app):
+def test_a_cookieless_state_change_is_403_and_sets_no_cookie(app, visitor_for):
+    """A cross-site POST arrives without our cookie when the browser blocks third-party
+    cookies; a fresh identity in reply would replace the victim's cookie."""
     client = app.test_client()
+    for method in ("POST", "DELETE", "PATCH"):
+        response = client.open("/api/conversations/1", method=method, json={})
+        assert response.status_code in (403, 405) and "Set-Cookie" not in response.headers
     response = client.post("/api/conversations", json={})
-    assert response.status_code == 201
-    assert client.get_cookie("lembra_visitor") is not None
+    assert response.status_code == 403 and "Set-Cookie" not in response.headers
+    assert "X-CSRF-Token" in response.get_json()["error"]
+    assert client.get_cookie("lembra_visitor") is None
+    tampered = visitor_for(app)
+    tampered.client.set_cookie("lembra_visitor", "forged")
+    assert tampered.client.post("/api/conversations", json={},
+                                headers={"X-CSRF-Token": "0" * 64}).status_code == 403
 
 
 # Without a model
