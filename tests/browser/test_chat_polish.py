@@ -318,7 +318,7 @@ def test_copy_is_announced(open_page):
 
 
 def test_errors_read_like_sentences_for_people(open_page, server):
-    open_page.expected += ["net::ERR_FAILED", "status of 404"]
+    open_page.expected += ["net::ERR_FAILED", "status of 404", "status of 429"]
     page = open_page(PHONE)
     page.route(re.compile(r".*/api/conversations$"), lambda route: route.abort()
                if route.request.method == "POST" else route.continue_())
@@ -327,6 +327,11 @@ def test_errors_read_like_sentences_for_people(open_page, server):
     expect(page.locator("#error-text")).to_have_text(
         "The message could not be sent. Lembra can't be reached. Check your connection, then try again.")
     page.unroute(re.compile(r".*/api/conversations$"))
+    page.route(re.compile(r".*/messages$"), lambda route: route.fulfill(
+        status=429, content_type="application/json", body='{"error": "429 Too Many Requests"}'))
+    page.get_by_role("button", name="Retry").click()
+    expect(page.locator("#error-text")).to_have_text(
+        "The message could not be sent. That was a lot of messages at once. Wait a moment, then try again.")
     missing = page.goto(server.url + "/c/999999")
     assert missing.status == 404
     expect(page.locator("main")).to_contain_text("doesn't exist")
