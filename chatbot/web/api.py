@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask_babel import gettext
+from sqlalchemy.exc import OperationalError
 
 from chatbot.storage import conversations
 from chatbot.storage.db import Conversation, Message
 from chatbot.web import schema
 from chatbot.web.database import get_session
-from chatbot.web.errors import json_error
+from chatbot.web.errors import database_problem, json_error
 from chatbot.web.explaining import explanation_for
 from chatbot.web.export import conversation_markdown
 from chatbot.web.security import csrf_token
@@ -165,7 +166,13 @@ def post_message(conversation_id: int) -> tuple[Response, int]:
         reply = generate(history, options, explain)
     except ModelUnavailable as exc:
         return json_error(503, f"Your message was saved, but {exc}.", user=user_json)
-    return jsonify(user=user_json, reply=schema.message_json(_store_reply(conversation, reply))), 201
+    try:
+        stored = _store_reply(conversation, reply)
+    except OperationalError as exc:  # e.g. the disk filled up: the user's turn is still safe
+        get_session().rollback()
+        return json_error(503, f"Your message was saved, but its reply could not be: "
+                               f"{database_problem(exc)}.", user=user_json)
+    return jsonify(user=user_json, reply=schema.message_json(stored)), 201
 
 
 @bp.post("/conversations/<int:conversation_id>/reply")

@@ -39,11 +39,18 @@ def _unexpected(exc: Exception) -> tuple[Response | str, int]:
     return http_error(InternalServerError(description="internal server error"))
 
 
+def database_problem(exc: OperationalError | InterfaceError) -> str:
+    """What went wrong with the database, in words a visitor can act on (no paths, no SQL)."""
+    if "full" in str(exc.orig or exc).lower():  # SQLite: "database or disk is full"
+        return "the server's disk is full, so nothing new can be stored"
+    return "the database is busy or unreachable"
+
+
 def _database_down(exc: OperationalError | InterfaceError) -> tuple[Response | str, int]:
     """A locked, full or unreachable database is a 503 the client may retry, not a crash."""
     current_app.logger.error("database unavailable: %s", str(exc.orig or exc).splitlines()[0])
     return http_error(ServiceUnavailable(
-        description="the database is busy or unreachable; please try again shortly", retry_after=5))
+        description=f"{database_problem(exc)}; please try again shortly", retry_after=5))
 
 
 def _changed_meanwhile(exc: StaleDataError | IntegrityError) -> tuple[Response | str, int]:

@@ -95,6 +95,53 @@ def test_a_locked_database_is_a_json_503_then_recovers(make_app, visitor_for, tm
 
 
 @pytest.mark.sqlite_only
+def test_a_reply_that_cannot_be_stored_keeps_the_user_turn(model_app, visitor_for):
+    """The database refuses the reply's write (read-only here; a full disk alike): the committed
+    user turn still comes back in the 503, as documented."""
+    from sqlalchemy import text
+
+    from chatbot.storage.db import Message
+
+    visitor = visitor_for(model_app)
+    url = f"/api/conversations/{visitor.new_conversation()}/messages"
+    sessions = model_app.extensions["lembra.db"]
+
+    def refuse_writes(session, flush_context, instances):
+        if any(isinstance(o, Message) and o.role == "bot" for o in session.new):
+            session.connection().execute(text("PRAGMA query_only = ON"))
+
+    event.listen(sessions, "before_flush", refuse_writes)
+    try:
+        response = visitor.post(url, {"text": "hello", "options": {"mode": "greedy", "max_len": 8}})
+    finally:
+        event.remove(sessions, "before_flush", refuse_writes)
+        with model_app.app_context():
+            engine = model_app.extensions["lembra.db"].kw["bind"]
+            engine.dispose()  # no connection keeps query_only
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["user"]["text"] == "hello" and "its reply could not be" in body["error"]
+
+
+def test_a_full_disk_is_named_as_such(tmp_path):
+    """SQLite's own "database or disk is full" (max_page_count reached) is not "busy"."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from chatbot.web.errors import database_problem
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'full.db'}")
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE t (b BLOB)"))
+        pages = connection.execute(text("PRAGMA page_count")).scalar()
+        connection.execute(text(f"PRAGMA max_page_count = {pages}"))
+        with pytest.raises(OperationalError) as full:
+            connection.execute(text("INSERT INTO t VALUES (zeroblob(100000))"))
+    engine.dispose()
+    assert "disk is full" in database_problem(full.value)
+
+
+@pytest.mark.sqlite_only
 def test_a_message_to_a_conversation_deleted_meanwhile_is_a_409(app, visitor, tmp_path):
     """Another request deletes the conversation between this one's ownership check and its
     write (bench.hostile found it as a 500)."""
