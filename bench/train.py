@@ -16,6 +16,18 @@ work that teaches the model anything. Three variants:
 - bucketed_fixed_batch: the same sorting with exactly `batch_size` pairs a step, to show how
   much of the gain is less padding and how much is larger batches of short pairs.
 
+And the training path itself, on the bucketed batches:
+
+- reference: the path before the speed-up (float32, logits at every reply position); the three
+  variants above use it;
+- default: what `python -m train.train` does by default on this machine (`--mixed-precision auto`:
+  bfloat16 matmuls where the CPU has them, float32 weights and loss; logits only at real reply
+  positions under TensorFlow).
+
+`--loss-curve STEPS` instead trains the reference and the default path from the same seed on the
+same batches and prints both loss curves, averaged over windows of 25 steps: the speed-up must
+train the same model.
+
 Each variant gets its own model, traced by a few warm-up steps. Then, each round, every variant's
 epoch of batches is made (the input work overlaps the steps in training, through prefetch) and
 fitted in slices, a slice of each variant in turn, so the clock counts only train steps and a
@@ -44,12 +56,13 @@ from chatbot.model import build_model
 from chatbot.tokenizer import Tokenizer
 from train.config import TrainConfig
 from train.data import POOL_BATCHES, encode_pairs, tf_dataset
-from train.train import compile_model
+from train.train import compile_model, mixed_precision_policy
 
-VARIANTS = {  # name -> tf_dataset options
-    "padded": {"bucketing": False},
-    "bucketed": {"bucketing": True},
-    "bucketed_fixed_batch": {"bucketing": True, "equal_cost": False},
+VARIANTS = {  # name -> (tf_dataset options, the default training path?)
+    "padded": ({"bucketing": False}, False),
+    "bucketed": ({"bucketing": True}, False),
+    "bucketed_fixed_batch": ({"bucketing": True, "equal_cost": False}, False),
+    "default": ({"bucketing": True}, True),
 }
 SLICES = 10  # each epoch is timed in this many parts, one part of each variant in turn
 
@@ -66,12 +79,24 @@ def load_sample(n_pairs: int, config: ModelConfig, seed: int = 0):
     return encode_pairs(pairs, tok, config), tok.vocab_size
 
 
+def build(config: ModelConfig, batch_size: int, default_path: bool):
+    """A compiled model on the default training path or on the reference (float32, dense logits)."""
+    policy = mixed_precision_policy(TrainConfig().mixed_precision) if default_path else None
+    keras.mixed_precision.set_global_policy(policy or "float32")
+    try:
+        keras.utils.set_random_seed(0)
+        model = build_model(config)
+        model.real_positions_only = default_path and model.real_positions_only
+        return compile_model(model, TrainConfig(batch_size=batch_size))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
 def measure(data, config: ModelConfig, batch_size: int, rounds: int) -> dict[str, list[float]]:
     """Tokens/s of each variant, one epoch per round, timed in interleaved slices."""
     runs = {}
-    for name, options in VARIANTS.items():
-        keras.utils.set_random_seed(0)
-        model = compile_model(build_model(config), TrainConfig(batch_size=batch_size))
+    for name, (options, default_path) in VARIANTS.items():
+        model = build(config, batch_size, default_path)
         ds = tf_dataset(data, config, batch_size, shuffle=True, seed=0, **options)
         model.fit(ds.take(4), epochs=1, verbose=0)  # trace the step function for several shapes
         runs[name] = (model, ds)
@@ -83,14 +108,46 @@ def measure(data, config: ModelConfig, batch_size: int, rounds: int) -> dict[str
             for name, (model, ds) in runs.items():
                 batches = epochs[name]
                 part = batches[k * len(batches) // SLICES:(k + 1) * len(batches) // SLICES]
-                feed = tf.data.Dataset.from_generator(lambda part=part: iter(part),
-                                                      output_signature=ds.element_spec)
                 start = time.perf_counter()
-                model.fit(feed, epochs=1, verbose=0)
+                model.fit(feed(part, ds.element_spec), epochs=1, verbose=0)
                 elapsed[name] += time.perf_counter() - start
         for name in VARIANTS:
             speeds[name].append(data.n_tokens() / elapsed[name])
     return speeds
+
+
+def feed(batches: list, spec) -> tf.data.Dataset:
+    return tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=spec)
+
+
+class StepLosses(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.losses = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.losses.append(float(logs["loss"]))
+
+
+def loss_curves(data, config: ModelConfig, batch_size: int, steps: int, window: int = 25) -> dict:
+    """The reference and the default path trained from one seed on the same batches. Keras logs
+    the running mean of an epoch's loss, so each window's mean loss comes from the difference of
+    two running sums."""
+    ds = tf_dataset(data, config, batch_size, shuffle=True, seed=0, bucketing=True)
+    batches = []
+    while len(batches) < steps:
+        batches += list(ds)
+    batches = batches[:steps]
+    curves = {}
+    for name, default_path in (("reference", False), ("default", True)):
+        model = build(config, batch_size, default_path)
+        record = StepLosses()
+        model.fit(feed(batches, ds.element_spec), epochs=1, verbose=0, callbacks=[record])
+        sums = np.array(record.losses) * np.arange(1, steps + 1)
+        step_loss = np.diff(np.concatenate([[0.0], sums]))
+        curves[name] = [float(step_loss[i:i + window].mean()) for i in range(0, steps, window)]
+    diff = np.abs(np.array(curves["default"]) - np.array(curves["reference"]))
+    return {"steps": steps, "window": window, **{f"{k}_loss": v for k, v in curves.items()},
+            "max_abs_difference": float(diff.max()), "mean_abs_difference": float(diff.mean())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,11 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=int, help="pairs sampled (default: one pool of batches)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--loss-curve", type=int, metavar="STEPS",
+                   help="compare the loss curves of the reference and default paths instead")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     config = ModelConfig()
     data, vocab = load_sample(args.pairs or POOL_BATCHES * args.batch_size, config)
     config = dataclasses.replace(config, vocab_size=vocab)
+    if args.loss_curve:
+        result = loss_curves(data, config, args.batch_size, args.loss_curve)
+        print(json.dumps(result, indent=2) if args.json else
+              f"loss curves differ by at most {result['max_abs_difference']:.3f} nats")
+        return 0
     speeds = measure(data, config, args.batch_size, args.rounds)
     median = {name: statistics.median(values) for name, values in speeds.items()}
     result = {
@@ -113,12 +177,18 @@ def main(argv: list[str] | None = None) -> int:
         **{f"{name}_tokens_per_s": value for name, value in median.items()},
         "speedup_bucketing": median["bucketed"] / median["padded"],
         "speedup_fixed_batch": median["bucketed_fixed_batch"] / median["padded"],
+        "reference_tokens_per_s": median["bucketed"],
+        "speedup_vs_reference": median["default"] / median["bucketed"],
+        "default_path": {"mixed_precision": mixed_precision_policy(TrainConfig().mixed_precision),
+                         "real_positions_only": keras.backend.backend() == "tensorflow",
+                         "backend": keras.backend.backend()},
         "per_round_tokens_per_s": speeds,
         "model": dataclasses.asdict(config),
     }
     print(json.dumps(result, indent=2) if args.json else
-          f"bucketing {result['speedup_bucketing']:.2f}x "
-          f"({median['bucketed']:.0f} vs {median['padded']:.0f} tokens/s)")
+          f"default path {result['speedup_vs_reference']:.2f}x the reference "
+          f"({median['default']:.0f} vs {median['bucketed']:.0f} tokens/s); bucketing "
+          f"{result['speedup_bucketing']:.2f}x")
     return 0
 
 

@@ -97,6 +97,8 @@ class Seq2Seq(keras.Model):
         else:
             self.projection = layers.Dense(cfg.vocab_size, use_bias=False, name="projection")
         self.dropout = layers.Dropout(cfg.dropout)
+        # Only TensorFlow traces the gather's data-dependent shape; JAX's jit needs static ones.
+        self.real_positions_only = keras.backend.backend() == "tensorflow"
         self.build_all()
 
     def build_all(self):
@@ -120,7 +122,9 @@ class Seq2Seq(keras.Model):
     # -- training ---------------------------------------------------------------------------
 
     def call(self, inputs, training=False):
-        """inputs = (source (B, S), target_in (B, T)) -> logits (B, T, V)."""
+        """inputs = (source (B, S), target_in (B, T)) -> logits (B, T, V); in a training step
+        under TensorFlow, logits (N, V) of the N real target positions only (`compute_loss`
+        gathers their labels the same way)."""
         source, target_in = inputs
         memory, state = self.encode(source, training=training)
         y = self.dropout(self.embedding(target_in), training=training)  # (B, T, E)
@@ -130,7 +134,15 @@ class Seq2Seq(keras.Model):
             states, _ = self.attention(dec, memory.values, memory.keys, memory.mask)
         else:
             states = self.bridge(dec)
+        if training and self.real_positions_only:
+            # The output layer is most of a step's work and padding is much of a batch.
+            states = real_positions(states, target_in)
         return self.logits(self.dropout(states, training=training))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if training and self.real_positions_only and y is not None:
+            y = real_positions(y, x[1])
+        return super().compute_loss(x, y, y_pred, sample_weight, training)
 
     # -- inference --------------------------------------------------------------------------
 
@@ -168,6 +180,13 @@ class Seq2Seq(keras.Model):
 
     def get_config(self):
         return {"model_config": self.model_config, "name": self.name}
+
+
+def real_positions(values, target_in):
+    """values (B, T, ...) -> (N, ...) at the N positions where target_in is not padding."""
+    flat = ops.reshape(values, (-1, *ops.shape(values)[2:]))
+    index = ops.where(ops.reshape(ops.not_equal(target_in, 0), (-1,)))[0]
+    return ops.take(flat, index, axis=0)
 
 
 def build_model(config: ModelConfig) -> Seq2Seq:

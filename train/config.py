@@ -31,7 +31,7 @@ class TrainConfig:
     time_budget_min: float = 0.0  # stop after this many minutes of fitting (0 = no limit)
     resume: bool = False
     seed: int = 1234
-    mixed_precision: str = "auto"  # auto (on when a GPU is present), on, off
+    mixed_precision: str = "auto"  # auto (on with a GPU or a bfloat16 CPU), on, off
     init_from: str = ""  # fine-tune: start from this bundle's weights and tokenizer
     only_positive: bool = False  # transcripts: keep only conversations with no thumbs-down
     base_mix: float = 0.5  # fine-tune: share of base-corpus pairs mixed in to avoid forgetting
@@ -88,7 +88,7 @@ HELP = {
     "time_budget_min": "stop fitting after this many minutes (0 = no limit)",
     "resume": "continue an interrupted run in --out from its last finished epoch",
     "seed": "random seed for shuffling, sampling and initial weights",
-    "mixed_precision": "bfloat16 compute: auto (on with a GPU), on or off",
+    "mixed_precision": "bfloat16 compute: auto (on with a GPU or a CPU with bfloat16 instructions), on or off",
     "init_from": "fine-tune: start from this bundle's weights, config and tokenizer",
     "only_positive": "transcripts: skip conversations with any thumbs-down",
     "base_mix": "fine-tune: share of base-corpus pairs mixed in so the model does not forget",

@@ -40,6 +40,7 @@ from chatbot.bundle import (
 )
 from chatbot.config import ConfigError, ModelConfig
 from train.config import TrainConfig, configs_from_args, parser
+from train.distributed import cluster_task, fit_under_strategy, output_dir
 
 
 def log(message: str) -> None:
@@ -118,9 +119,12 @@ def make_tokenizer(train_cfg: TrainConfig, model_cfg: ModelConfig, splits, out: 
 def mixed_precision_policy(setting: str) -> str | None:
     """The Keras dtype policy for --mixed-precision, or None for plain float32.
 
-    float16 under JAX: on a GPU its LSTM runs cuDNN through jax.experimental.rnn, which rejects
-    bfloat16 (seen on an H200); Keras adds loss scaling for float16 by itself. bfloat16 under
-    TensorFlow, which needs no loss scaling.
+    "auto" turns it on with a GPU, and under TensorFlow on a CPU that multiplies bfloat16
+    natively (AVX512_BF16 or AMX), where it pays most (see docs/benchmarks.md); elsewhere a
+    CPU would only emulate it. float16 under JAX: on a GPU its LSTM runs cuDNN through
+    jax.experimental.rnn, which rejects bfloat16 (seen on an H200); Keras adds loss scaling for
+    float16 by itself. bfloat16 under TensorFlow, which needs no loss scaling. Either way the
+    weights stay float32 and the loss is computed in float32.
     """
     backend = keras.backend.backend()
     if setting == "off":
@@ -133,7 +137,7 @@ def mixed_precision_policy(setting: str) -> str | None:
         elif backend == "tensorflow":
             import tensorflow as tf
 
-            on = bool(tf.config.list_physical_devices("GPU"))
+            on = bool(tf.config.list_physical_devices("GPU")) or cpu_has_bfloat16()
         else:
             on = False
         if not on:
@@ -141,24 +145,49 @@ def mixed_precision_policy(setting: str) -> str | None:
     return "mixed_float16" if backend == "jax" else "mixed_bfloat16"
 
 
-def distribution_scope():
-    """MirroredStrategy over local GPUs, MultiWorkerMirroredStrategy when TF_CONFIG names several
-    machines, DataParallel under JAX; a no-op scope on one device."""
-    import contextlib
+def cpu_has_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU has bfloat16 instructions (Linux; elsewhere assume not)."""
+    try:
+        flags = Path(cpuinfo).read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
+
+def distribution_strategy():
+    """MirroredStrategy over local GPUs, MultiWorkerMirroredStrategy when TF_CONFIG names several
+    machines (created first thing: collective ops must be set up before TensorFlow runs any op),
+    DataParallel under JAX; None on one device."""
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         if "TF_CONFIG" in os.environ:
-            return tf.distribute.MultiWorkerMirroredStrategy().scope()
+            return tf.distribute.MultiWorkerMirroredStrategy()
         if len(tf.config.list_physical_devices("GPU")) > 1:
-            return tf.distribute.MirroredStrategy().scope()
+            return tf.distribute.MirroredStrategy()
     elif keras.backend.backend() == "jax":
         import jax
 
         if len(jax.devices()) > 1:
             keras.distribution.set_distribution(keras.distribution.DataParallel())
-    return contextlib.nullcontext()
+    return None
+
+
+def distribution_scope(strategy=None):
+    """The strategy's scope (variables made in it are mirrored), or a no-op scope."""
+    import contextlib
+
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+def weights_fingerprint(model) -> str:
+    """A short hash of every weight, so workers (and a reloaded bundle) can be compared."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(weight.astype("float32").tobytes())
+    return digest.hexdigest()[:16]
 
 
 def compile_model(model, train_cfg: TrainConfig):
@@ -299,8 +328,9 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
     from train.pairs import write_manifest
     from train.plots import plot_history
 
-    out = Path(train_cfg.out)
+    out = output_dir(train_cfg)
     out.mkdir(parents=True, exist_ok=True)
+    strategy = distribution_strategy()
     keras.utils.set_random_seed(train_cfg.seed)
     t0 = time.monotonic()
     log(f"loading corpus {train_cfg.corpus!r}")
@@ -318,8 +348,10 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
     mixed = mixed_precision_policy(train_cfg.mixed_precision)
     if mixed:
         keras.mixed_precision.set_global_policy(mixed)
-    with distribution_scope():
+    with distribution_scope(strategy):
         model, model_cfg = build_or_load(train_cfg, model_cfg, tokenizer.vocab_size)
+    if strategy is not None:  # a tf.distribute strategy
+        fit_under_strategy(model, strategy)
     (out / CONFIG_FILE).write_text(model_cfg.to_json())
     train_cfg.save(out / TRAIN_CONFIG_FILE)
     log(f"model: {model.count_params():,} parameters, arch={model_cfg.arch}, "
@@ -338,6 +370,7 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
                       batches(valid_data, model_cfg, train_cfg, shuffle=False), train_cfg.ema > 0)
     keras.mixed_precision.set_global_policy("float32")
     save_model(model, model_cfg, out)
+    log(f"weights fingerprint {weights_fingerprint(model)}")
     plot_history(out / HISTORY_FILE, out / CURVES_FILE)
     log(f"trained in {fit_s / 60:.1f} min ({train_data.n_tokens():,} target tokens per epoch); "
         f"bundle at {out} ({(time.monotonic() - t0) / 60:.1f} min in all)")
@@ -382,7 +415,10 @@ def main(argv: list[str] | None = None) -> int:
         if train_cfg.init_from:  # fine-tuning keeps the parent's architecture and tokenizer
             model_cfg = ModelConfig.load(Path(train_cfg.init_from) / CONFIG_FILE)
         out = run(train_cfg, model_cfg)
-        if train_cfg.eval_limit > 0:
+        if not cluster_task()[1]:
+            shutil.rmtree(out, ignore_errors=True)
+            log(f"worker done; its files in {out} are removed (the chief writes --out)")
+        elif train_cfg.eval_limit > 0:
             evaluate_after_training(out, train_cfg)
     except (ConfigError, ValueError, OSError) as exc:
         print(f"train: error: {exc}", file=sys.stderr)

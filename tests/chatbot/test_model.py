@@ -72,3 +72,32 @@ def test_untied_projection():
     model = build_model(dataclasses.replace(SMALL, tie_embeddings=False))
     src, tgt_in = batch()
     assert model((src, tgt_in)).shape == (2, 4, SMALL.vocab_size)
+
+
+def fit_twice(real_positions_only: bool):
+    """Two training steps from one seed; the loss and the weights they end with."""
+    keras.utils.set_random_seed(0)
+    model = build_model(SMALL)
+    model.real_positions_only = real_positions_only
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+    src, tgt_in = batch()
+    tgt_out = np.array([[11, 12, 13, 3], [14, 15, 0, 0]], np.int32)
+    history = model.fit((src, tgt_in), tgt_out, epochs=2, batch_size=2, verbose=0)
+    return history.history["loss"], model.get_weights()
+
+
+def test_training_on_real_positions_only_trains_the_same_model():
+    """Logits only where the target is real: the same loss and updates as every position's."""
+    dense_loss, dense_weights = fit_twice(False)
+    sparse_loss, sparse_weights = fit_twice(True)
+    np.testing.assert_allclose(sparse_loss, dense_loss, rtol=1e-5)
+    for a, b in zip(sparse_weights, dense_weights):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_training_step_computes_logits_at_real_positions_only(model):
+    src, tgt_in = batch()
+    model.real_positions_only = True
+    assert model((src, tgt_in), training=True).shape == (7, SMALL.vocab_size)
+    assert model((src, tgt_in), training=False).shape == (2, 4, SMALL.vocab_size)

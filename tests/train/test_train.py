@@ -14,7 +14,7 @@ import pytest
 from chatbot.bot import Bot
 from chatbot.decoding import DecodeOptions
 from tests.conftest import TINY_MODEL_ARGS
-from train.train import learning_rate_at, main
+from train.train import cpu_has_bfloat16, learning_rate_at, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,6 +110,18 @@ def test_mixed_precision_trains_and_saves_float32(tmp_path):
     model = Bot.load(out).bundle.model
     assert {w.dtype for w in model.weights} == {"float32"}
     assert Bot.load(out).reply(["hello"], DecodeOptions(mode="greedy")).pieces
+
+
+@pytest.mark.parametrize("flags, native", [
+    ("fpu sse avx2 avx512f avx512_bf16 avx512_vnni", True),
+    ("fpu sse avx2 amx_bf16 amx_tile", True),
+    ("fpu sse avx2 avx512f", False),
+])
+def test_bfloat16_is_used_only_where_the_cpu_has_it(tmp_path, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    assert cpu_has_bfloat16(str(cpuinfo)) is native
+    assert cpu_has_bfloat16(str(tmp_path / "missing")) is False
 
 
 def test_learning_rate_warms_up_then_decays_to_a_tenth():
