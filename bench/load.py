@@ -10,7 +10,9 @@ visitor: its own connection and cookie, the CSRF token from /api/csrf, its own c
 posts messages with the options the page sends by default (sampling, explanation included) until
 the shared budget of --messages is spent or --time-limit passes. Then gunicorn is stopped and the
 database is read back: every message that got a 201 must be there, user turn and reply alike.
-Printed per setting: replies/s, p50/p99 latency (ms), errors, lost messages; and the speed-up.
+Printed per setting: replies/s, p50/p99 latency (ms), errors, lost messages, and the largest
+worker's memory after the run (worker_rss_mb; worker_pss_mb counts shared pages once); and the
+speed-up.
 """
 
 from __future__ import annotations
@@ -52,6 +54,29 @@ def pick_model(wanted: str | None) -> Path:
             return path.resolve()
     raise SystemExit(f"bench.load: no model bundle in {' or '.join(candidates)} "
                      "(train one, or pass --model DIR)")
+
+
+def worker_memory_mb(master: int) -> dict:
+    """The largest resident set (VmRSS) and proportional set (Pss: shared pages, such as
+    TensorFlow's library code, split between the processes that map them) among the gunicorn
+    master's worker processes, in MB, from /proc (Linux)."""
+    def field(path: Path, name: str) -> float:
+        for line in path.read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    rss, pss = [], []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != master:
+                continue
+            rss.append(field(stat.parent / "status", "VmRSS"))
+            pss.append(field(stat.parent / "smaps_rollup", "Pss"))
+        except (OSError, IndexError, ValueError):  # gone meanwhile, or not ours to read
+            continue
+    return {"worker_rss_mb": round(max(rss, default=0.0), 1),
+            "worker_pss_mb": round(max(pss, default=0.0), 1)}
 
 
 def free_port() -> int:
@@ -205,6 +230,7 @@ def measure(model: Path, batching: bool, args: argparse.Namespace) -> dict:
         try:
             server.wait_ready(args.start_timeout)
             run = drive(server.port, args.clients, args.messages, args.time_limit)
+            memory = worker_memory_mb(server.process.pid)
         finally:
             server.stop()
         latencies = run["latencies"]
@@ -218,6 +244,7 @@ def measure(model: Path, batching: bool, args: argparse.Namespace) -> dict:
             "errors": len(run["errors"]),
             "error_samples": sorted(set(run["errors"]))[:5],
             "lost_messages": lost_messages(db, run["stored"]),
+            **memory,
         }
 
 
@@ -244,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {("batching_on" if s else "batching_off"): measure(model, s, args) for s in settings}
     report = {"model": str(model), "clients": args.clients, "messages": args.messages,
               "workers": args.workers, "threads": args.threads, "cpus": os.cpu_count(), **results}
+    report["worker_rss_mb"] = max(r["worker_rss_mb"] for r in results.values())
     if len(results) == 2 and results["batching_off"]["replies_per_s"]:
         report["speedup"] = round(results["batching_on"]["replies_per_s"]
                                   / results["batching_off"]["replies_per_s"], 2)
@@ -252,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for name, r in results.items():
             print(f"{name}: {r['replies_per_s']} replies/s, p50 {r['latency_ms_p50']} ms, "
-                  f"p99 {r['latency_ms_p99']} ms, {r['errors']} errors, {r['lost_messages']} lost")
+                  f"p99 {r['latency_ms_p99']} ms, {r['errors']} errors, {r['lost_messages']} lost, "
+                  f"largest worker {r['worker_rss_mb']} MB resident")
         if "speedup" in report:
             print(f"speed-up with batching: {report['speedup']}x")
     failed = any(r["errors"] or r["lost_messages"] for r in results.values())
