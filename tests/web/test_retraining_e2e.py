@@ -93,7 +93,8 @@ def test_transcripts_to_a_fine_tuned_model_serving_the_next_reply(
     card = card[:card.index("</article>")]
     assert 'Fine-tuned from <a href="#bundle-parent">parent</a>' in card
     assert "Base test split" in card and "Parent, test split" in card
-    bleu_row = re.search(r'<th scope="row">bleu</th>(.*?)</tr>', card, re.S).group(1)
+    bleu_row = re.search(r'<th scope="row">BLEU<span class="figure-help">[^<]*</span></th>(.*?)</tr>',
+                         card, re.S).group(1)
     cells = re.findall(r"<td>(.*?)</td>", bleu_row)
     assert len(cells) == 3 and cells[2] == "0.0123"
 

@@ -192,6 +192,9 @@ def test_the_queue_walks_through_pending_suggestions(triage):
     assert record["turns"][1]["correction"] == "a strong feeling of deep affection"
     transcript = admin.get(f"/admin/transcripts/{ids['unsure']}").get_data(as_text=True)
     assert "accepted by root" in transcript  # with the review's time, not the suggestion's
+    with admin.app.app_context():
+        reviewed = get_session().get(Correction, first).reviewed_at
+    assert f'class="reviewed-at" datetime="{reviewed.isoformat()}"' in transcript
 
 
 def test_csv_has_confidence_versions_correction_flag_and_tags(triage):
