@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,49 @@ def test_two_workers_train_one_model_and_only_the_chief_writes(tmp_path):
     bot = Bot.load(out)
     assert weights_fingerprint(bot.bundle.model) == chief
     assert bot.reply(["hello how are you"], DecodeOptions(mode="greedy")).pieces
+
+
+def tf_config(kind: str, index: int, chief: bool = False) -> str:
+    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"], **({"chief": ["127.0.0.1:3"]} if chief else {})}
+    return json.dumps({"cluster": cluster, "task": {"type": kind, "index": index}})
+
+
+@pytest.mark.parametrize("config, chief", [
+    (tf_config("worker", 0), True),
+    (tf_config("worker", 1), False),
+    (tf_config("worker", 0, chief=True), False),
+    (tf_config("chief", 0, chief=True), True),
+])
+def test_only_the_chief_writes_out(config, chief, monkeypatch, tmp_path):
+    from train.config import TrainConfig
+    from train.distributed import cluster_task, output_dir
+
+    monkeypatch.setenv("TF_CONFIG", config)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where mkdtemp writes
+    (tmp_path / "tmp").mkdir()
+    assert cluster_task() == (True, chief)
+    out = output_dir(TrainConfig(out=str(tmp_path / "out")))
+    assert (out == tmp_path / "out") == chief
+    assert chief or out.parent == tmp_path / "tmp"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--resume"], "--resume"),
+    (["--time-budget-min", "5"], "--time-budget-min"),
+])
+def test_settings_that_workers_cannot_agree_on_are_refused(args, message, monkeypatch, tmp_path,
+                                                           capsys):
+    from train.train import main
+
+    monkeypatch.setenv("TF_CONFIG", tf_config("worker", 0))
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("train: error:") and message in err and "\n" not in err
+
+
+def test_a_malformed_tf_config_is_one_line(monkeypatch, tmp_path, capsys):
+    from train.train import main
+
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {}}')
+    assert main(["--out", str(tmp_path / "out")]) == 2
+    assert "TF_CONFIG" in capsys.readouterr().err
