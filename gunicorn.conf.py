@@ -60,15 +60,33 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
+# glibc malloc arenas per worker (0: glibc's default, 8 per core); see chatbot/memory.py.
+MALLOC_ARENAS = int(os.environ.get("LEMBRA_MALLOC_ARENAS", "2"))
+RELEASE_MEMORY = os.environ.get("LEMBRA_RELEASE_MEMORY", "1") != "0"  # 0: keep every page
+
+
+def post_fork(server, worker):
+    """Before the worker imports anything: cap its malloc arenas (chatbot/memory.py)."""
+    from chatbot.memory import limit_malloc_arenas
+
+    if MALLOC_ARENAS > 0:
+        limit_malloc_arenas(MALLOC_ARENAS)
+
+
 def post_worker_init(worker):
     """Exempt everything loaded so far (TensorFlow, Keras, the model: millions of objects) from
     garbage collection. Otherwise each full collection walks them all while holding the GIL,
     which under load took most of a worker's main thread (docs/benchmarks.md). New objects, the
-    per-request ones, are collected as before."""
+    per-request ones, are collected as before. Then, the model loaded and warmed up, drop the
+    TensorFlow library pages that loading touched and replying does not (chatbot/memory.py)."""
     import gc
+
+    from chatbot.memory import release_unused_memory
 
     gc.collect()
     gc.freeze()
+    if RELEASE_MEMORY:
+        release_unused_memory()
     _recycle_token().unlink(missing_ok=True)  # this worker is ready: another may recycle now
 
 

@@ -1,5 +1,6 @@
 """Where a serving worker's memory goes: resident set size after each stage of what a gunicorn
-worker does (import the web app, TensorFlow, load the bundle, trace each decoding mode).
+worker does (import the web app, TensorFlow, load the bundle, trace each decoding mode, release
+unused memory as gunicorn.conf.py's post_worker_init does, then reply).
 
     python -m bench.memory --json                       # models/default (or models/tiny)
     MALLOC_ARENA_MAX=2 python -m bench.memory --json    # try a setting: it reads the environment
@@ -29,7 +30,7 @@ def status_mb(field: str) -> float:
     raise SystemExit(f"bench.memory: no {field} in /proc/self/status (Linux only)")
 
 
-def stages(model: Path, replies: int):
+def stages(model: Path, replies: int, release: bool = True):
     """Run each stage, yielding its name after it ran."""
     import sqlite3  # noqa: F401  (the app imports it before TensorFlow)
 
@@ -47,6 +48,14 @@ def stages(model: Path, replies: int):
         yield f"{mode}_traced"
     bot.explain(["hello"], "hi")
     yield "explain_traced"
+    if release:
+        import gc
+
+        from chatbot.memory import release_unused_memory
+
+        gc.collect()
+        release_unused_memory()
+        yield "released"  # what gunicorn's post_worker_init does
     for i in range(replies):
         bot.reply([f"tell me about your day {i}"], DecodeOptions(mode="sample"))
     yield f"after_{replies}_replies"
@@ -58,12 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", help="bundle directory (default: models/default, then models/tiny)")
     p.add_argument("--replies", type=int, default=20, help="sampled replies after warm-up")
+    p.add_argument("--no-release", action="store_true",
+                   help="skip release_unused_memory() after warm-up (chatbot/memory.py)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     model = pick_model(args.model)
     rss = {"start": status_mb("VmRSS")}
     t0 = time.monotonic()
-    for name in stages(model, args.replies):
+    for name in stages(model, args.replies, not args.no_release):
         rss[name] = status_mb("VmRSS")
     report = {"model": str(model), "rss_mb": rss, "peak_mb": status_mb("VmHWM"),
               "seconds": round(time.monotonic() - t0, 1),
