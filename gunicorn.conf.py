@@ -98,23 +98,34 @@ def _recycle_token():
 
 def pre_request(worker, req):
     """Before the request that would reach `max_requests`: leave only with the recycling token
-    (no other worker is reloading), else put the limit off by RECYCLE_DEFER requests."""
+    (no other worker is reloading), else put the limit off by RECYCLE_DEFER requests. gthread
+    calls this from several threads at once: the lock and `lembra_leaving` make sure a worker
+    that took the token really leaves (another thread must not put its limit off again)."""
+    import threading
     import time
 
-    if worker.nr + 1 < worker.max_requests or "LEMBRA_RECYCLE_DIR" not in os.environ:
+    if "LEMBRA_RECYCLE_DIR" not in os.environ:
         return
-    token = _recycle_token()
-    try:
-        if time.time() - token.stat().st_mtime > RECYCLE_TOKEN_STALE_S:
-            token.unlink(missing_ok=True)
-    except FileNotFoundError:
-        pass
-    try:
-        token.touch(exist_ok=False)  # O_EXCL: one worker wins
-    except FileExistsError:
-        worker.max_requests = worker.nr + 1 + RECYCLE_DEFER
-        worker.log.info("another worker is reloading; recycling after %d more requests",
-                        RECYCLE_DEFER)
+    lock = worker.__dict__.setdefault("lembra_lock", threading.Lock())
+    with lock:
+        if getattr(worker, "lembra_leaving", False):
+            worker.max_requests = min(worker.max_requests, worker.nr + 1)
+            return
+        if worker.nr + 1 < worker.max_requests:
+            return
+        token = _recycle_token()
+        try:
+            if time.time() - token.stat().st_mtime > RECYCLE_TOKEN_STALE_S:
+                token.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
+        try:
+            token.touch(exist_ok=False)  # O_EXCL: one worker wins
+            worker.lembra_leaving = True
+        except FileExistsError:
+            worker.max_requests = worker.nr + 1 + RECYCLE_DEFER
+            worker.log.info("another worker is reloading; recycling after %d more requests",
+                            RECYCLE_DEFER)
 
 
 def tensorflow_threads(workers: int, cores: int) -> int:

@@ -105,3 +105,17 @@ def test_an_unwritable_sqlite_database_stops_gunicorn_with_one_line(monkeypatch)
     message = str(raised.value)
     assert message.startswith("lembra: cannot create or write the SQLite database at DATABASE_URL")
     assert "\n" not in message
+
+
+def test_a_worker_that_took_the_token_leaves_whatever_its_other_threads_do(monkeypatch, tmp_path):
+    """gthread: two threads reach the limit together; the one that loses the race for the token
+    (its own worker holds it) must not put the worker's limit off, or the token would never be
+    handed back and no worker would recycle again."""
+    monkeypatch.setenv("LEMBRA_RECYCLE_DIR", str(tmp_path))
+    conf = settings(monkeypatch)
+    worker = FakeWorker(100)
+    worker.nr = 99
+    conf["pre_request"](worker, None)  # thread 1 takes the token
+    conf["pre_request"](worker, None)  # thread 2, before either counted its request
+    worker.nr += 1
+    assert worker.nr >= worker.max_requests
