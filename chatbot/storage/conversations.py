@@ -94,6 +94,14 @@ def versions(session: Session, conversation_id: int) -> dict[int, list[Message]]
         Message.conversation_id == conversation_id, Message.role == "bot")))
 
 
+def version_texts(session: Session, reply: Message) -> list[str]:
+    """Every text the bot has given in `reply`'s place, so a regenerate can avoid them all (the
+    read transaction ends here, before the model runs)."""
+    texts = [m.text for m in versions(session, reply.conversation_id)[reply.id]]
+    session.commit()
+    return texts
+
+
 def current(rows: Iterable[Message]) -> list[Message]:
     """The messages of `rows` a visitor sees: those no regenerated reply replaced."""
     return [m for m in rows if m.superseded_by_id is None]

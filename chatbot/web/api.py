@@ -181,8 +181,9 @@ def regenerate_reply(conversation_id: int) -> tuple[Response, int]:
     conversation = owned_conversation(conversation_id)
     options, explain = _options_and_explain(schema.json_body())
     history, replaced = conversations.history_to_answer_again(get_session(), conversation)
+    avoid = conversations.version_texts(get_session(), replaced) if replaced else None
     try:
-        reply = generate(history, options, explain, avoid=[replaced.text] if replaced else None)
+        reply = generate(history, options, explain, avoid=avoid)
     except ModelUnavailable as exc:
         return json_error(503, f"No new reply: {exc}.")
     message = _store_reply(conversation, reply, replaces=replaced)

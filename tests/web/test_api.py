@@ -415,10 +415,10 @@ def test_regenerate_gives_a_different_reply_in_every_mode(chatter, mode):
     texts = [chatter.post(f"/api/conversations/{conversation_id}/messages",
                           {"text": "what do you like to do?", "options": options}
                           ).get_json()["reply"]["text"]]
-    for _ in range(2):
+    for _ in range(3):
         again = chatter.post(f"/api/conversations/{conversation_id}/reply", {"options": options})
         texts.append(again.get_json()["reply"]["text"])
-    assert texts[1] != texts[0] and texts[2] != texts[1]
+    assert len(set(texts)) == len(texts)  # each new version differs from every earlier one
 
 
 def test_retry_answers_a_message_saved_while_the_model_was_down(make_app, bot, visitor_for):
