@@ -73,7 +73,7 @@ def test_two_workers_train_one_model_and_only_the_chief_writes(tmp_path):
     logs = []
     try:
         for proc in procs:
-            logs.append(proc.communicate(timeout=240)[0])
+            logs.append(proc.communicate(timeout=400)[0])
     finally:
         for proc in procs:
             proc.kill()
