@@ -8,18 +8,13 @@ docs/screenshot-chat.png and docs/screenshot-chat-dark.png.
 
 from __future__ import annotations
 
-import argparse
 import sqlite3  # noqa: F401  (before TensorFlow, whose bundled SQLite lacks FTS5)
-import tempfile
 from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from chatbot import create_app
-from chatbot.web.serving import load_bot
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server
+from tests.browser.make_screenshots import arguments, serving
 
-ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS = [["hi! how are you today?", "what do you like to do on weekends?",
                   "i went hiking with my sister. do you like the outdoors?"],
                  ["can you recommend a good book?"]]
@@ -35,34 +30,25 @@ def chat(page, messages: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(ROOT / "models" / "default"))
-    parser.add_argument("--out", default=str(ROOT / "docs"))
-    args = parser.parse_args(argv)
+    args = arguments(argv, __doc__.splitlines()[0])
     out = Path(args.out)
-    with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SECRET_KEY": "screenshots", "DATABASE_URL": f"sqlite:///{tmp}/lembra.db",
-                          "LOAD_MODEL": False, "RATELIMIT_ENABLED": False})
-        app.extensions["lembra.bot"] = load_bot(app, args.model)
-        with Server(app) as server, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-            page = context.new_page()
-            page.goto(server.url)
-            expect(page.locator("body")).to_have_attribute("data-ready", "true")
-            for messages in reversed(CONVERSATIONS):
-                chat(page, messages)
-            page.locator(".message.bot").last.get_by_role("button", name="Regenerate reply").click()
-            expect(page.locator(".message.bot").last.locator(".version-count")).to_have_text("2/2")
-            page.locator(".message.bot").last.get_by_role("button", name="Good reply").click()
-            page.wait_for_timeout(2600)  # the "Thanks for the feedback" toast fades
-            page.get_by_label("Message", exact=True).focus()
-            page.screenshot(path=str(out / "screenshot-chat.png"))
-            page.evaluate("window.lembraTheme.set('dark')")
-            page.screenshot(path=str(out / "screenshot-chat-dark.png"))
-            page.evaluate("window.lembraTheme.set('system')")
-            context.close()
-            browser.close()
+    with serving(args.model) as (server, browser):
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+        page = context.new_page()
+        page.goto(server.url)
+        expect(page.locator("body")).to_have_attribute("data-ready", "true")
+        for messages in reversed(CONVERSATIONS):
+            chat(page, messages)
+        page.locator(".message.bot").last.get_by_role("button", name="Regenerate reply").click()
+        expect(page.locator(".message.bot").last.locator(".version-count")).to_have_text("2/2")
+        page.locator(".message.bot").last.get_by_role("button", name="Good reply").click()
+        page.wait_for_timeout(2600)  # the "Thanks for the feedback" toast fades
+        page.get_by_label("Message", exact=True).focus()
+        page.screenshot(path=str(out / "screenshot-chat.png"))
+        page.evaluate("window.lembraTheme.set('dark')")
+        page.screenshot(path=str(out / "screenshot-chat-dark.png"))
+        page.evaluate("window.lembraTheme.set('system')")
+        context.close()
     print(f"wrote {out / 'screenshot-chat.png'} and {out / 'screenshot-chat-dark.png'}")
     return 0
 
