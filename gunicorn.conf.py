@@ -124,8 +124,8 @@ def pre_request(worker, req):
             worker.lembra_leaving = True
         except FileExistsError:
             worker.max_requests = worker.nr + 1 + RECYCLE_DEFER
-            worker.log.info("another worker is reloading; recycling after %d more requests",
-                            RECYCLE_DEFER)
+            worker.log.debug("another worker is reloading; recycling after %d more requests",
+                             RECYCLE_DEFER)
 
 
 def tensorflow_threads(workers: int, cores: int) -> int:
