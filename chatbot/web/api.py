@@ -83,6 +83,23 @@ def _store_reply(conversation: Conversation, reply: Reply, replaces: Message | N
         confidence=reply.confidence, replaces=replaces)
 
 
+def _answer_saved_message(conversation: Conversation, history: list[str], options: DecodeOptions,
+                          explain: bool, user_json: dict, replaces: Message | None = None
+                          ) -> Message | tuple[Response, int]:
+    """The stored reply to a user turn already saved, or the 503 that says the turn is safe
+    (no model, or the reply could not be stored, e.g. a full disk)."""
+    try:
+        reply = generate(history, options, explain)
+    except ModelUnavailable as exc:
+        return json_error(503, f"Your message was saved, but {exc}.", user=user_json)
+    try:
+        return _store_reply(conversation, reply, replaces=replaces)
+    except OperationalError as exc:
+        get_session().rollback()
+        return json_error(503, f"Your message was saved, but its reply could not be: "
+                               f"{database_problem(exc)}.", user=user_json)
+
+
 @bp.get("/csrf")
 def get_csrf() -> Response:
     """The token for X-CSRF-Token, for clients other than the page (which has it in a meta tag)."""
@@ -162,16 +179,9 @@ def post_message(conversation_id: int) -> tuple[Response, int]:
     user, history = conversations.add_message(get_session(), conversation, text,
                                               current_app.config["MAX_TURNS"])
     user_json = schema.message_json(user)  # the user's turn is safe before the (slow) model runs
-    try:
-        reply = generate(history, options, explain)
-    except ModelUnavailable as exc:
-        return json_error(503, f"Your message was saved, but {exc}.", user=user_json)
-    try:
-        stored = _store_reply(conversation, reply)
-    except OperationalError as exc:  # e.g. the disk filled up: the user's turn is still safe
-        get_session().rollback()
-        return json_error(503, f"Your message was saved, but its reply could not be: "
-                               f"{database_problem(exc)}.", user=user_json)
+    stored = _answer_saved_message(conversation, history, options, explain, user_json)
+    if not isinstance(stored, Message):
+        return stored
     return jsonify(user=user_json, reply=schema.message_json(stored)), 201
 
 
@@ -204,11 +214,9 @@ def edit_message(message_id: int) -> tuple[Response, int]:
     conversations.edit_last_message(session, message, text)
     user_json = schema.message_json(message)
     history, replaced = conversations.history_to_answer_again(session, conversation)
-    try:
-        reply = generate(history, options, explain)
-    except ModelUnavailable as exc:
-        return json_error(503, f"Your message was saved, but {exc}.", user=user_json)
-    stored = _store_reply(conversation, reply, replaces=replaced)
+    stored = _answer_saved_message(conversation, history, options, explain, user_json, replaced)
+    if not isinstance(stored, Message):
+        return stored
     chain = conversations.versions(session, conversation.id)[stored.id]
     return jsonify(user=user_json, reply=schema.message_json(stored, chain),
                    replaced=replaced.id if replaced else None), 200
