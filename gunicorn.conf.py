@@ -108,10 +108,14 @@ def pre_request(worker, req):
         return
     lock = worker.__dict__.setdefault("lembra_lock", threading.Lock())
     with lock:
+        # gthread counts a request (worker.nr) only after this hook, in the request's own thread,
+        # so with several in flight nr lags behind: count them here, each request once.
+        seen = max(getattr(worker, "lembra_seen", 0), worker.nr) + 1
+        worker.lembra_seen = seen
         if getattr(worker, "lembra_leaving", False):
-            worker.max_requests = min(worker.max_requests, worker.nr + 1)
+            worker.max_requests = min(worker.max_requests, seen)
             return
-        if worker.nr + 1 < worker.max_requests:
+        if seen < worker.max_requests:
             return
         token = _recycle_token()
         try:
@@ -123,7 +127,7 @@ def pre_request(worker, req):
             token.touch(exist_ok=False)  # O_EXCL: one worker wins
             worker.lembra_leaving = True
         except FileExistsError:
-            worker.max_requests = worker.nr + 1 + RECYCLE_DEFER
+            worker.max_requests = seen + RECYCLE_DEFER
             worker.log.debug("another worker is reloading; recycling after %d more requests",
                              RECYCLE_DEFER)
 
@@ -172,3 +176,12 @@ def on_starting(server):
         server.log.error("lembra: cannot migrate the database at DATABASE_URL: %s", reason)
         return
     server.log.info("database schema is up to date")
+
+
+def on_exit(server):
+    """The recycling token's folder goes with the master (it used to stay in the temp folder)."""
+    import shutil
+
+    folder = os.environ.get("LEMBRA_RECYCLE_DIR", "")
+    if os.path.basename(folder).startswith("lembra-gunicorn-"):
+        shutil.rmtree(folder, ignore_errors=True)

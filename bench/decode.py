@@ -9,6 +9,11 @@ reply at batch 1: per token, the larger of (multiply-adds / measured matmul FLOP
 (weight bytes read / measured memory bandwidth); at batch 1 the step reads every decoder weight
 once, so bytes, not FLOPs, set it. `default_mode_ms_p50` times what the web app does for one
 message (the default options: rerank of sampled candidates), replies ending where they end.
+
+The reply memory's lookup (one context vector against every stored reply vector, then a
+partial sort) is timed on the bundle's own memory and on random memories of 100k to 2M
+replies of the same width: `memory_lookup_ms_p50` is the 100k figure, and
+`memory_lookup_ms_by_size` shows where brute force stops being enough.
 """
 
 from __future__ import annotations
@@ -199,7 +204,39 @@ def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dic
         "greedy_over_bound": greedy_p50 / bound_ms,
         **cost, **machine,
         "retraces_during_timing": trace_count(bot) - traced,
+        **memory_lookup(bot, repeats),
     }
+
+
+MEMORY_SIZES = (100_000, 500_000, 1_000_000, 2_000_000)
+
+
+def memory_lookup(bot: Bot, repeats: int) -> dict:
+    """Search times of the reply memory (top 8), and of the whole retrieval with the context's
+    encoding, on the bundle's memory; then on random memories of growing size."""
+    from chatbot.reply_memory import ReplyMemory
+
+    rng = np.random.default_rng(0)
+    dim = bot.scorer.cfg.dim if bot.scorer else 128
+    query = rng.normal(size=(1, dim)).astype(np.float32)
+    out: dict = {"memory_dim": dim}
+    if bot.memory is not None:
+        bot.retrieve(PROMPTS[0])
+        it = iter(PROMPTS * repeats)
+        out["memory_replies"] = len(bot.memory)
+        out["memory_search_ms_p50"] = p50(timed(lambda: bot.memory.search(query, 8), repeats))
+        out["retrieve_ms_p50"] = p50(timed(lambda: bot.retrieve(next(it)), repeats))
+    by_size = {}
+    for size in MEMORY_SIZES:
+        vectors = rng.normal(size=(size, dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        memory = ReplyMemory([""] * size, vectors)
+        memory.search(query, 8)
+        by_size[str(size)] = p50(timed(lambda m=memory: m.search(query, 8), max(5, repeats // 4)))
+        del memory, vectors
+    out["memory_lookup_ms_p50"] = by_size[str(MEMORY_SIZES[0])]
+    out["memory_lookup_ms_by_size"] = by_size
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

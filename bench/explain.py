@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3  # noqa: F401  (before TensorFlow, whose bundled SQLite lacks FTS5)
 import tempfile
 import time
 
-from chatbot import create_app
 from chatbot.percentile import percentile
+from chatbot.web.app import create_app
 from chatbot.web.serving import load_bot
 
 PROMPTS = [

@@ -349,7 +349,7 @@ def tiny_model(out: Path) -> Path:
 
 def app_rules() -> list[tuple[str, list[str], dict]]:
     """Every route of the app: (rule, its methods, its converters)."""
-    from chatbot import create_app
+    from chatbot.web.app import create_app
 
     with tempfile.TemporaryDirectory() as scratch:
         app = create_app({"DATABASE_URL": f"sqlite:///{scratch}/rules.db", "LOAD_MODEL": False})

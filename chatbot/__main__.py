@@ -12,6 +12,7 @@ import sys
 
 from chatbot.bundle import BundleError
 from chatbot.config import ConfigError
+from chatbot.options import MODES
 
 
 def parse_args(argv):
@@ -21,7 +22,8 @@ def parse_args(argv):
                        ("reply", "reply to each line of standard input (single-turn)")):
         s = sub.add_parser(name, help=text)
         s.add_argument("--model", default="models/default", help="bundle directory")
-        s.add_argument("--mode", choices=("greedy", "beam", "sample"), default=None)
+        s.add_argument("--mode", choices=MODES, default=None,
+                       help="decoding mode (default: the web app's, rerank)")
         s.add_argument("--options", default="{}",
                        help='decoding options as JSON, e.g. \'{"beam_width": 6}\'')
         s.add_argument("--explain", action="store_true", help="print attention and gate activity")

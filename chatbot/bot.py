@@ -18,11 +18,13 @@ import numpy as np
 from chatbot import explanation
 from chatbot.bundle import Bundle, load_bundle
 from chatbot.decoding import CompiledDecoder, DecodeOptions
-from chatbot.rerank import RerankWeights, source_array, teacher_arrays
+from chatbot.rerank import PRIOR_PIECES, RerankWeights, source_array, teacher_arrays
+from chatbot.scorer import fit_label
 
 SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
 MAX_PIECES = 64  # the longest reply any decoding option allows
 UNFINISHED = 1e6  # how far the rerank pushes a trimmed candidate down: a fallback only
+CHEERFUL = 1e3  # and a cheerful one under bad news: shown only when every candidate is cheerful
 
 
 @dataclass
@@ -58,6 +60,12 @@ class Bot:
         self.backward = (CompiledDecoder(bundle.backward, blank_id=self.tokenizer.blank_id)
                          if bundle.backward is not None else None)
         self.weights = bundle.rerank or RerankWeights()
+        self.scorer = None
+        if bundle.scorer is not None:
+            from chatbot.scorer import CompiledScorer
+
+            self.scorer = CompiledScorer(bundle.scorer)
+        self.memory = bundle.memory if self.scorer is not None else None
 
     @classmethod
     def load(cls, path: str | Path) -> "Bot":
@@ -93,11 +101,11 @@ class Bot:
             sampling = dataclasses.replace(options, mode="sample")
             out = self.decoder.run(np.repeat(source, n, 0), sampling, np.repeat(banned, n, 0))
             candidates = [self._candidate(row) for row in out["tokens"]]
-            rows, scores = self._rerank(histories, source, candidates, n, out["logp"])
+            rows, ranking = self._rerank(histories, source, candidates, n, out["logp"])
         else:
             out = self.decoder.run(source, options, banned)
             candidates = [self._candidate(row) for row in out["tokens"]]
-            rows, scores = list(range(len(histories))), None
+            rows, ranking = list(range(len(histories))), None
         confidences = self._confidences(source, candidates, rows, out.get("logp"))
         latency = (time.perf_counter() - start) * 1000.0
         replies = []
@@ -109,8 +117,8 @@ class Bot:
             if explain:
                 explanation = self._explain(src_ids, pieces, out["attention"][row],
                                             out["gates"][row])
-                if scores is not None:
-                    explanation["candidates"] = self._scored(candidates, scores, row, n)
+                if ranking is not None:
+                    explanation["candidates"] = self._scored(candidates, ranking, row, n)
             replies.append(Reply(self.tokenizer.decode(kept), pieces, latency, self.version,
                                  options.to_dict(), explanation, cand.finished, confidence))
         return replies
@@ -140,8 +148,9 @@ class Bot:
                                  self.config.max_src_len, self.tokenizer.pieces(target), row)
 
     def score(self, histories: list[list[str]], replies: list[str]) -> dict[str, np.ndarray]:
-        """Each reply's forward and backward log-likelihood, its length in pieces and its rerank
-        score: what the rerank mode ranks candidates by, for evaluation."""
+        """Each reply's terms of the rerank score and the score itself, for evaluation: forward
+        and backward log-likelihood, length in pieces, the scorer's fit (None without a scorer),
+        log p(reply | empty context) in full ("prior", for PMI) and over its first pieces."""
         source, _ = self.encode_histories(histories)
         cap = self.config.max_tgt_len - 1
         cands = []
@@ -150,8 +159,50 @@ class Bot:
             cands.append(Candidate(ids[:cap], len(ids) <= cap, min(len(ids), cap)))
         forward, backward = self._likelihoods(histories, source, cands)
         lengths = np.array([c.keep for c in cands])
-        return {"forward": forward, "backward": backward, "length": lengths,
-                "rerank": self.weights.combine(forward, backward, lengths)}
+        fit = self.fit(histories, [c.ids[: c.keep] for c in cands])
+        head = self._prior(cands, PRIOR_PIECES)
+        return {"forward": forward, "backward": backward, "length": lengths, "fit": fit,
+                "prior": self._prior(cands), "prior_head": head,
+                "rerank": self.weights.combine(forward, backward, lengths, fit, head)}
+
+    # -- relevance: the scorer and its memory ---------------------------------------------------
+
+    def fit(self, histories: list[list[str]], replies: list[list[int]]) -> np.ndarray | None:
+        """The scorer's cosine of each (history, reply ids) pair; None without a scorer. Each
+        distinct history is encoded once."""
+        if self.scorer is None:
+            return None
+        keys = [tuple(h) for h in histories]
+        unique = list(dict.fromkeys(keys))
+        contexts = self.context_vectors([list(k) for k in unique])
+        where = {k: i for i, k in enumerate(unique)}
+        rows = contexts[[where[k] for k in keys]]
+        return np.sum(rows * self.scorer.replies(replies), -1)
+
+    def context_vectors(self, histories: list[list[str]]) -> np.ndarray:
+        cfg = self.scorer.cfg
+        return self.scorer.contexts([self.tokenizer.encode_context(h, cfg.context_turns,
+                                                                   cfg.max_src_len)
+                                     for h in histories])
+
+    def retrieve(self, history: list[str], k: int = 8) -> list[dict]:
+        """The k replies of the memory that best fit the conversation, best first: {text, fit}.
+        Empty without a scorer and memory."""
+        if self.memory is None or not len(self.memory):
+            return []
+        index, scores = self.memory.search(self.context_vectors([history]), k)
+        return [{"text": self.memory.texts[i], "fit": round(float(s), 4)}
+                for i, s in zip(index[0], scores[0])]
+
+    def _prior(self, cands: list[Candidate], pieces: int | None = None) -> np.ndarray:
+        """log p(reply | empty context): the forward model's prior for a reply (over its first
+        `pieces` pieces only, when given), the generic part that MMI-antiLM subtracts."""
+        kept = [c.ids[: c.keep] for c in cands]
+        heads = [k[:pieces] if pieces else k for k in kept]
+        ended = [c.finished and len(h) == len(k) for c, h, k in zip(cands, heads, kept)]
+        t_in, t_out = teacher_arrays(heads, ended)
+        empty = np.full((len(cands), 1), self.tokenizer.unk_id, np.int32)
+        return self.decoder.score(empty, t_in, t_out).numpy()
 
     # -- candidates ---------------------------------------------------------------------------
 
@@ -196,32 +247,59 @@ class Bot:
         return forward, backward
 
     def _rerank(self, histories, source, candidates: list[Candidate], n: int,
-                logp: np.ndarray) -> tuple[list[int], np.ndarray]:
-        """The row of the best of each history's n candidates, and every candidate's score:
-        finished ones first (a trimmed reply is a fallback), then by the MMI score. `logp`
-        (B*n, L): the sampler's log p of each generated piece, so a forward score is a sum."""
+                logp: np.ndarray) -> tuple[list[int], dict]:
+        """The row of the best of each history's n candidates, and per candidate its score, fit
+        and whether it was passed over as cheerful under bad news: finished ones first (a
+        trimmed reply is a fallback), never a cheerful one to bad news unless all are, then by
+        the rerank score.
+        `logp` (B*n, L): the sampler's log p of each generated piece, so a forward score is a
+        sum. A term whose weight is zero is not computed."""
         repeated = [h for h in histories for _ in range(n)]
         recorded = np.array([row[: c.keep + c.finished].sum() for row, c in zip(logp, candidates)])
-        forward, backward = self._likelihoods(repeated, None, candidates, recorded)
+        weights = self.weights
+        if weights.backward:
+            forward, backward = self._likelihoods(repeated, None, candidates, recorded)
+        else:
+            forward, backward = recorded, None
         lengths = np.array([c.keep for c in candidates])
-        score = self.weights.combine(forward, backward, lengths)
-        score = score - np.where([c.finished and c.keep > 0 for c in candidates], 0.0, UNFINISHED)
-        rows = [b * n + int(np.argmax(score[b * n:(b + 1) * n])) for b in range(len(histories))]
-        return rows, score
+        fit = self.fit(repeated, [c.ids[: c.keep] for c in candidates])
+        prior = self._prior(candidates, PRIOR_PIECES) if weights.prior else None
+        score = weights.combine(forward, backward, lengths, fit if weights.fit else None, prior)
+        unfinished = np.array([not (c.finished and c.keep > 0) for c in candidates], float)
+        cheerful = self._cheerful_under_bad_news(histories, candidates, n)
+        ranked = score - UNFINISHED * unfinished - CHEERFUL * cheerful
+        rows = [b * n + int(np.argmax(ranked[b * n:(b + 1) * n])) for b in range(len(histories))]
+        return rows, {"score": score, "fit": fit, "cheerful": cheerful}
 
-    def _scored(self, candidates: list[Candidate], scores: np.ndarray, row: int, n: int) -> list[dict]:
+    def _cheerful_under_bad_news(self, histories, candidates: list[Candidate], n: int) -> np.ndarray:
+        """1 for each candidate that is cheerful in answer to bad news ("that's awesome!" to "my
+        dog died"), else 0 (chatbot.sentiment)."""
+        from chatbot.sentiment import is_bad_news, is_cheerful
+
+        out = np.zeros(len(candidates))
+        for b, history in enumerate(histories):
+            if history and is_bad_news(history[-1]):
+                for i in range(b * n, (b + 1) * n):
+                    cand = candidates[i]
+                    out[i] = is_cheerful(self.tokenizer.decode(cand.ids[: cand.keep]))
+        return out
+
+    def _scored(self, candidates: list[Candidate], ranking: dict, row: int, n: int) -> list[dict]:
         """The rerank candidates of the history whose reply is `row`, best first, each text once:
         what "Why this reply?" shows beside the reply that won."""
         first = row - row % n
+        scores, fits, cheerful = ranking["score"], ranking["fit"], ranking["cheerful"]
         seen, out = set(), []
         for i in sorted(range(first, first + n), key=lambda i: -scores[i]):
             cand = candidates[i]
             text = self.tokenizer.decode(cand.ids[: cand.keep])
             if text and text not in seen:
                 seen.add(text)
-                raw = float(scores[i]) + (0.0 if cand.finished and cand.keep else UNFINISHED)
-                out.append({"text": text, "score": round(raw, 3),
-                            "finished": cand.finished, "chosen": i == row})
+                fit = None if fits is None else round(float(fits[i]), 3)
+                out.append({"text": text, "score": round(float(scores[i]), 3), "fit": fit,
+                            "fit_label": None if fit is None else fit_label(fit),
+                            "finished": cand.finished, "cheerful": bool(cheerful[i]),
+                            "chosen": i == row})
         return out
 
     def _explain(self, src_ids, pieces, attention, gates) -> dict:

@@ -8,6 +8,9 @@
     history.csv        per-epoch losses; curves.png their plot
     backward.keras     optional: the backward model p(message | reply) that reranks replies
     rerank.json        optional: the rerank weights chosen on the validation split
+    scorer.keras       optional: the relevance scorer (chatbot.scorer), float16 weights
+    memory.npz         optional, with the scorer: its training replies as vectors
+    scorer_history.csv, scorer_curves.png: the scorer's training curves
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ TRAIN_CONFIG_FILE = "train_config.json"
 CARD_FILE = "MODEL_CARD.md"
 BACKWARD_FILE = "backward.keras"
 RERANK_FILE = "rerank.json"
+SCORER_FILE = "scorer.keras"
+MEMORY_FILE = "memory.npz"
+SCORER_HISTORY_FILE = "scorer_history.csv"
+SCORER_CURVES_FILE = "scorer_curves.png"
 REQUIRED = (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)  # what serving cannot do without
 
 
@@ -47,14 +54,16 @@ class Bundle:
     version: str
     backward: object | None = None  # chatbot.model.Seq2Seq over reversed pairs, same tokenizer
     rerank: RerankWeights | None = None
+    scorer: object | None = None  # chatbot.scorer.DualEncoder (float32), same tokenizer
+    memory: object | None = None  # chatbot.reply_memory.ReplyMemory, scored by that scorer
 
 
 def bundle_version(path: str | Path) -> str:
     """Directory name plus a short hash of the files that decide replies: changes whenever the
-    model, its backward model or the rerank weights do."""
+    model, its backward model, the scorer, its memory or the rerank weights do."""
     path = Path(path)
     digest = hashlib.sha1()
-    for name in (MODEL_FILE, BACKWARD_FILE, RERANK_FILE):
+    for name in (MODEL_FILE, BACKWARD_FILE, RERANK_FILE, SCORER_FILE, MEMORY_FILE):
         if name == MODEL_FILE or (path / name).is_file():
             with open(path / name, "rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
@@ -78,6 +87,7 @@ def check_bundle(path: str | Path) -> Path:
 
 def load_bundle(path: str | Path) -> Bundle:
     import chatbot.model  # noqa: F401  (registers the custom layers)
+    import chatbot.scorer  # noqa: F401
 
     path = check_bundle(path)
     try:
@@ -96,7 +106,23 @@ def load_bundle(path: str | Path) -> Bundle:
             rerank = RerankWeights.load(path / RERANK_FILE)
         except (ValueError, KeyError, TypeError) as exc:
             raise BundleError(f"{path / RERANK_FILE}: {exc}") from exc
-    return Bundle(config, tokenizer, model, bundle_version(path), backward, rerank)
+    scorer = memory = None
+    if (path / SCORER_FILE).is_file():
+        from chatbot.scorer import as_float32
+
+        scorer = as_float32(_load_model(path / SCORER_FILE))
+        if (path / MEMORY_FILE).is_file():
+            memory = _load_memory(path / MEMORY_FILE)
+    return Bundle(config, tokenizer, model, bundle_version(path), backward, rerank, scorer, memory)
+
+
+def _load_memory(file: Path):
+    from chatbot.reply_memory import ReplyMemory
+
+    try:
+        return ReplyMemory.load(file)
+    except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{file}: cannot load the reply memory ({exc})") from exc
 
 
 def _load_model(file: Path):

@@ -161,3 +161,29 @@ class AppConfig:
         problem = secret_key_problem(self.secret_key, self.production)
         if problem:
             raise ConfigError(problem)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScorerConfig:
+    """Hyperparameters of the relevance scorer (chatbot.scorer); saved inside scorer.keras."""
+
+    vocab_size: int = 8000
+    embed_dim: int = 256
+    units: int = 256  # per direction of each side's bidirectional LSTM
+    dim: int = 128  # width of the context and reply vectors whose dot product is the score
+    dropout: float = 0.1
+    max_src_len: int = 64
+    max_tgt_len: int = 32
+    context_turns: int = 3
+
+    def validate(self) -> None:
+        for name in ("vocab_size", "embed_dim", "units", "dim", "max_src_len", "max_tgt_len",
+                     "context_turns"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be positive")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError("dropout must be in [0, 1)")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ScorerConfig":
+        return replace_checked(cls(), data)

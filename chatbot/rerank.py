@@ -1,13 +1,21 @@
-"""Choosing among sampled replies by relevance: Maximum Mutual Information (Li et al., 2016).
+"""Choosing among sampled replies by relevance.
 
 A forward model alone prefers the replies that are likely after anything ("haha", "me too").
-MMI-bidi scores each candidate T for a message S by
+Each candidate T for a context S is scored by
 
-    log p(T | S) + lambda * log p(S | T) + gamma * |T|
+    log p(T | S) + lambda * log p(S | T) + gamma * |T| + phi * fit(S, T) - mu * log p(T_1..k | .)
 
-where p(S | T), a backward model trained on reversed pairs, asks how well the reply accounts for
-what was said, and gamma (per piece) offsets the forward model's bias toward short replies. The
-weights are chosen on the validation split by `train.rerank` and stored in the bundle.
+- p(S | T), a backward model trained on reversed pairs, asks how well the reply accounts for what
+  was said (MMI-bidi, Li et al., 2016);
+- gamma (per piece) offsets the forward model's bias toward short replies;
+- fit(S, T) is the relevance scorer's cosine (chatbot.scorer), trained to tell the true reply
+  from others, which no likelihood does;
+- log p(T_1..k | .) is the forward model's own likelihood of the reply's first k pieces after an
+  empty context: subtracting it (MMI-antiLM, Li et al., 2016) removes the generic prior, and
+  counting only the first pieces is their guard against rewarding ungrammatical endings.
+
+Terms whose model the bundle lacks count zero. The weights are chosen on the validation split
+by `train.rerank` and stored in the bundle.
 """
 
 from __future__ import annotations
@@ -20,25 +28,34 @@ import numpy as np
 
 from chatbot.tokenizer import Tokenizer
 
+PRIOR_PIECES = 4  # the anti-LM term counts a reply's first pieces only (Li et al.'s guard)
+
 
 @dataclass(frozen=True)
 class RerankWeights:
     backward: float = 0.5  # lambda
     length: float = 0.5  # gamma, per piece
+    fit: float = 0.0  # phi, on the scorer's cosine
+    prior: float = 0.0  # mu, on log p(first PRIOR_PIECES pieces | empty context)
 
     @classmethod
     def load(cls, path: str | Path) -> "RerankWeights":
         data = json.loads(Path(path).read_text())
-        return cls(float(data["backward"]), float(data["length"]))
+        return cls(float(data["backward"]), float(data["length"]), float(data.get("fit", 0.0)),
+                   float(data.get("prior", 0.0)))
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
-    def combine(self, forward, backward, lengths) -> np.ndarray:
-        """The MMI score of each candidate from its three terms (arrays of equal shape)."""
+    def combine(self, forward, backward, lengths, fit=None, prior=None) -> np.ndarray:
+        """The score of each candidate from its terms (arrays of equal shape; None = absent)."""
         total = np.asarray(forward, np.float64) + self.length * np.asarray(lengths, np.float64)
         if backward is not None:
             total = total + self.backward * np.asarray(backward, np.float64)
+        if fit is not None:
+            total = total + self.fit * np.asarray(fit, np.float64)
+        if prior is not None:
+            total = total - self.prior * np.asarray(prior, np.float64)
         return total
 
 

@@ -8,7 +8,6 @@ every table is emptied before each test, and tests marked `sqlite_only` are skip
 
 import contextlib
 import os
-import sqlite3  # noqa: F401  (before TensorFlow, whose bundled SQLite lacks FTS5)
 import uuid
 from collections.abc import Iterator
 

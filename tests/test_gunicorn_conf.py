@@ -119,3 +119,38 @@ def test_a_worker_that_took_the_token_leaves_whatever_its_other_threads_do(monke
     conf["pre_request"](worker, None)  # thread 2, before either counted its request
     worker.nr += 1
     assert worker.nr >= worker.max_requests
+
+
+def test_the_recycling_folder_is_removed_when_gunicorn_exits(monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'lembra.db'}")
+    monkeypatch.setenv("LEMBRA_RECYCLE_DIR", "")
+    conf = settings(monkeypatch)
+    server = SimpleNamespace(cfg=SimpleNamespace(workers=2), log=logging.getLogger("test"))
+    conf["on_starting"](server)
+    folder = Path(os.environ["LEMBRA_RECYCLE_DIR"])
+    assert folder.is_dir() and folder.parent == tmp_path
+    conf["on_exit"](server)
+    assert not folder.exists()
+
+
+def test_requests_in_flight_cannot_carry_a_worker_past_its_limit_without_the_token(
+        monkeypatch, tmp_path):
+    """gthread runs pre_request for many requests before it counts any of them (worker.nr):
+    sixteen in flight at 95 of 100 must not let the worker leave while another is reloading."""
+    monkeypatch.setenv("LEMBRA_RECYCLE_DIR", str(tmp_path))
+    conf = settings(monkeypatch)
+    (tmp_path / "recycling").touch()  # another worker is reloading
+    worker = FakeWorker(100)
+    worker.nr = 95
+    for _ in range(16):
+        conf["pre_request"](worker, None)  # all in flight
+    worker.nr += 16  # then gthread counts them
+    assert worker.nr < worker.max_requests  # put off, not gone without the token
+    (tmp_path / "recycling").unlink()  # the other worker is ready
+    while worker.nr < worker.max_requests:
+        conf["pre_request"](worker, None)
+        worker.nr += 1
+    assert getattr(worker, "lembra_leaving", False) and (tmp_path / "recycling").exists()

@@ -1,3 +1,3 @@
 """Training scripts (`python -m train.<script>`)."""
 
-import sqlite3  # noqa: F401  (load Python's SQLite before TensorFlow, whose bundled one lacks FTS5)
+import chatbot  # noqa: F401  (Python's SQLite before TensorFlow's: see chatbot/__init__.py)

@@ -68,7 +68,11 @@ class TrainConfig:
             raise ValueError("ema must be in [0, 1)")
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True))
+        """As JSON beside the weights; a database URL's password is not saved."""
+        from train.corpora import redacted
+
+        saved = {**dataclasses.asdict(self), "data": redacted(self.data)}
+        Path(path).write_text(json.dumps(saved, indent=2, sort_keys=True))
 
 
 ARCH_DEFAULTS = {"baseline": {"context_turns": 1, "tie_embeddings": False}}

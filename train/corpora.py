@@ -19,8 +19,10 @@ Empty turns are dropped, then conversations with fewer than two turns.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,7 +247,8 @@ def load_transcripts(path) -> list[Conversation]:
     """Lembra's admin export (JSONL), or a DATABASE_URL read through that same export; a bot
     turn's accepted correction replaces its text."""
     if is_database_url(path):
-        return _load_jsonl(export_from_database(str(path)), "transcripts")
+        with export_from_database(str(path)) as file:
+            return _load_jsonl(file, "transcripts")
     return _load_jsonl(path, "transcripts")
 
 
@@ -253,11 +256,23 @@ def is_database_url(path) -> bool:
     return isinstance(path, str) and "://" in path
 
 
-def export_from_database(url: str) -> Path:
-    """Write the admin's JSONL export of every stored conversation to a temporary file.
+PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
+
+
+def redacted(path: str | None) -> str | None:
+    """A corpus path fit to save in a bundle or show: a database URL's password becomes ***."""
+    return PASSWORD.sub(r"\1:***@", path) if is_database_url(path) else path
+
+
+@contextlib.contextmanager
+def export_from_database(url: str) -> Iterator[Path]:
+    """The admin's JSONL export of every stored conversation, in a private temporary folder
+    (mode 0700) that is removed when the block ends, whether training read it or failed: a copy
+    left behind would outlive a visitor's "delete for good".
 
     Deleted conversations are gone from the database (deletes are hard, cascading), so they can
     never reach training."""
+    import shutil
     import tempfile
 
     from sqlalchemy.exc import SQLAlchemyError
@@ -267,17 +282,21 @@ def export_from_database(url: str) -> Path:
     from chatbot.storage.search import Filters
     from chatbot.storage.transcripts import export_jsonl
 
-    out = Path(tempfile.mkdtemp(prefix="lembra-transcripts-")) / "database.jsonl"
+    folder = Path(tempfile.mkdtemp(prefix="lembra-transcripts-"))
+    out = folder / "database.jsonl"
     try:
-        engine = make_engine(url)
-        with Session(engine) as session, open(out, "w", encoding="utf-8") as f:
-            for line in export_jsonl(session, Filters()):
-                f.write(line)
-        engine.dispose()
-    except (SQLAlchemyError, ValueError) as exc:
-        raise CorpusError(f"{url.split('://')[0]}://...: cannot read transcripts "
-                          f"({type(exc).__name__})") from exc
-    return out
+        try:
+            engine = make_engine(url)
+            with Session(engine) as session, open(out, "w", encoding="utf-8") as f:
+                for line in export_jsonl(session, Filters()):
+                    f.write(line)
+            engine.dispose()
+        except (SQLAlchemyError, ValueError) as exc:
+            raise CorpusError(f"{url.split('://')[0]}://...: cannot read transcripts "
+                              f"({type(exc).__name__})") from exc
+        yield out
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- by name ------------------------------------------------------------------------------------

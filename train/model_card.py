@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -31,21 +32,23 @@ from chatbot.bundle import (
 )
 from chatbot.decoding import DecodeOptions
 
-METRIC_KEYS = ("perplexity_per_word", "hits_at_1", "hits_at_1_rerank", "truncated_share",
+METRIC_KEYS = ("perplexity_per_word", "hits_at_1", "hits_at_1_rerank", "hits_at_1_pmi",
+               "hits_at_1_scorer", "hits_at_1_of_100_scorer", "truncated_share",
                "exact_cap_share", "greeting_share_short_context", "bleu", "distinct_1",
                "distinct_2", "unique_reply_ratio", "top1_reply_share", "mean_reply_words",
                "latency_ms_p50", "latency_ms_p95")
 COLUMNS = (("test", "Lembra, default decoding"), ("test_greedy", "Lembra, greedy"),
            ("previous_default", "previous, its default"), ("previous_greedy", "previous, greedy"),
-           ("baseline", "baseline, greedy"))
+           ("baseline", "baseline, greedy"), ("retrieval", "retrieval bot (TF-IDF)"))
 
 LIMITATIONS = """\
 - Trained on about 120,000 turns of casual chat between US university students (the Chit-Chat
   Challenge, 2018). It knows small talk — school, weekends, pets, music, food — and little else;
   it has no facts, no memory beyond the last three turns, and no notion of truth.
-- Each reply is the best of 8 sampled ones (temperature 0.7, nucleus 0.9) by how well it
-  accounts for the message, so the same message gets different answers; many are still
-  off-topic or contradictory, and sad news often gets an off-key answer. Beam search gives
+- Each reply is the best of 8 sampled ones (temperature 0.7, nucleus 0.9), chosen mostly by the
+  relevance scorer's fit, so the same message gets different answers; many are still off-topic
+  or contradictory. Under bad news a cheerful candidate is passed over, but the LSTM's own
+  drafts are rarely kind: an answer may still be flat or beside the point. Beam search gives
   safer, blander replies; greedy repeats itself more.
 - The corpus is informal English, lower-cased by the tokenizer; other languages and formal text
   fall outside what it has seen. It may reproduce the biases and crude language of its data.
@@ -65,7 +68,8 @@ def columns_of(metrics: dict) -> list[dict]:
     previous = metrics.get("previous", {})
     found = {"test": metrics["test"], "test_greedy": metrics.get("test_greedy", {}),
              "previous_default": previous.get("default", {}),
-             "previous_greedy": previous.get("greedy", {}), "baseline": metrics.get("baseline", {})}
+             "previous_greedy": previous.get("greedy", {}), "baseline": metrics.get("baseline", {}),
+             "retrieval": metrics.get("retrieval_baseline_test", {})}
     return [found[key] for key, _ in COLUMNS]
 
 
@@ -92,6 +96,47 @@ def sample_exchanges(bot: Bot, bundle: Path, n: int = 20) -> list[tuple[list[str
     options = DecodeOptions(seed=0)
     return [(context, reference, bot.reply(context, options).text)
             for context, reference in chosen]
+
+
+def scorer_section(bundle: Path, metrics: dict, bot: Bot) -> list[str]:
+    """What the relevance scorer is and how it did, from metrics.json's "scorer" entry."""
+    scorer = metrics.get("scorer")
+    if not scorer or bot.scorer is None:
+        return []
+    cfg = bot.scorer.cfg
+    size = lambda name: (bundle / name).stat().st_size / 1e6  # noqa: E731
+    return [
+        "## Relevance scorer and reply memory", "",
+        "An LSTM dual encoder (`scorer.keras`, `chatbot/scorer.py`): the context and a reply are "
+        f"each read by a bidirectional LSTM ({cfg.units} units a direction) into a {cfg.dim}-"
+        "dimensional unit vector, and their cosine is the reply's *fit*. Trained by "
+        "`train.train_scorer` on the same split and tokenizer, every context against every "
+        "reply of its batch of 256 (in-batch negatives), its embedding started from the "
+        f"seq2seq model's: {scorer['train_pairs']:,} pairs, best of {scorer['epochs']} epochs on "
+        f"validation. The reply memory (`memory.npz`) holds the {scorer['memory_replies']:,} "
+        "distinct training replies as int8 vectors; `Bot.retrieve` finds the best-fitting ones "
+        "with one matrix product.", "",
+        "| on the whole test split | value |", "| --- | --- |",
+        f"| contexts | {scorer['n']:,} |",
+        f"| `hits_at_1_scorer` (true reply first among 10) | {scorer['hits_at_1_scorer']:.3f} |",
+        f"| `hits_at_1_of_100_scorer` (among 100) | {scorer['hits_at_1_of_100_scorer']:.3f} |",
+        "", f"Files: `scorer.keras` {size('scorer.keras'):.1f} MB (float16 weights), "
+        f"`memory.npz` {size('memory.npz'):.1f} MB. Rerank weights (`rerank.json`; how they were "
+        f"chosen is under Training): {json.dumps(dataclasses.asdict(bot.weights))}.", "",
+        "![scorer training curves](scorer_curves.png)", "",
+    ]
+
+
+def blind_section(metrics: dict) -> list[str]:
+    """The blind grading stored in metrics.json ("blind"), as ../shared/guide/JUDGING.md asks."""
+    blind = metrics.get("blind")
+    if not blind:
+        return []
+    rows = ["| system | sensible | acceptable or better | sensible, 3-turn | H flags |",
+            "| --- | --- | --- | --- | --- |"]
+    rows += [f"| {r['system']} | {r['sensible']:.3f} | {r['acceptable']:.3f} | "
+             f"{r['sensible_conversation']:.3f} | {r['h_flags']} |" for r in blind["systems"]]
+    return ["## Blind grading", "", blind["how"], "", *rows, ""]
 
 
 def render(bundle: Path, note: str, commands: list[str]) -> str:
@@ -124,6 +169,7 @@ def render(bundle: Path, note: str, commands: list[str]) -> str:
         "Last phase's training configuration:", "",
         "```json", json.dumps(train_cfg, indent=2, sort_keys=True), "```", "",
         history_table(bundle), "", "![training curves](curves.png)", "",
+        *scorer_section(bundle, metrics, bot),
         "## Evaluation (test split, the same 500 contexts for every model)", "",
         f"Lembra's default decoding: {json.dumps(ours.get('decoding'))}. Diversity figures mostly "
         "compare decoding modes, so each model is also shown greedy. The previous default is the "
@@ -136,11 +182,17 @@ def render(bundle: Path, note: str, commands: list[str]) -> str:
         *[metrics_row(k, columns_of(metrics)) for k in METRIC_KEYS], "",
         "Perplexity is over every pair of the test split; the reply figures over 500 of them. "
         "`hits_at_1`: the true reply ranked first among 10 test replies by the forward "
-        "likelihood (chance 0.1); `hits_at_1_rerank`: by the rerank score. `truncated_share`: "
+        "likelihood (chance 0.1); `hits_at_1_rerank`: by the rerank score; `hits_at_1_pmi`: by "
+        "log p(reply | context) - log p(reply | empty context); `hits_at_1_scorer`: by the "
+        "relevance scorer alone (among 100: `hits_at_1_of_100_scorer`, on the whole split). The "
+        "retrieval bot answers with the reply that followed the most similar training message "
+        "(TF-IDF over word 1-2 grams, `train.evaluate --baseline retrieval`) and ranks replies "
+        "by their TF-IDF cosine to the last message. `truncated_share`: "
         "replies that reached the length cap without ending. `exact_cap_share`: replies exactly "
         "31 pieces long. `greeting_share_short_context`: greetings among replies to the last "
         "turn alone of multi-turn contexts. Latency is one reply at batch 1 on the evaluating "
         "machine (2 CPU cores).", "",
+        *blind_section(metrics),
         "## Reproduce", "", "```sh", *commands, "```", "",
         "## Sample exchanges (test split, default options, seed 0)", "",
     ]

@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from train.corpora import Conversation, source_files
+from train.corpora import Conversation, redacted, source_files
 
 SPLITS = ("train", "valid", "test")
 SPLIT_RULE = "int(sha1(seed + id), 16) % 100: < 90 train, < 95 valid, else test; seed 'lembra'"
@@ -127,7 +127,7 @@ def write_manifest(path, corpus: str, source_path, splits, pairs_per_split,
              if file.is_file()]
     manifest = {
         "corpus": corpus,
-        "path": None if source_path is None else str(source_path),
+        "path": None if source_path is None else redacted(str(source_path)),
         "files": files,
         "split_rule": SPLIT_RULE,
         "context_turns": context_turns,

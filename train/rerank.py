@@ -1,12 +1,14 @@
-"""Add a backward model to a bundle and choose its rerank weights on the validation split.
+"""Choose a bundle's rerank weights on the validation split (and add a backward model).
 
+    python -m train.rerank --model models/mine             # after train.train_scorer
     python -m train.train --direction backward --init-from models/mine --out models/mine-bw
     python -m train.rerank --model models/mine --backward models/mine-bw
 
-The backward model p(message | reply) is copied into the bundle as backward.keras; the weights
-lambda (backward) and gamma (per piece) of the rerank score are those under which the true reply
-ranks first among 10 validation replies most often (see `train.evaluate.ranking`), and are
-written to rerank.json. Both models must share one tokenizer.
+The weights of the rerank score (chatbot.rerank: lambda on the backward model, gamma per piece,
+phi on the scorer's fit, mu on the anti-LM prior) are those under which the true reply ranks
+first among 10 validation replies most often (see `train.evaluate.ranking`), and are written to
+rerank.json; terms the bundle has no model for stay at zero. A backward model p(message | reply)
+is copied into the bundle as backward.keras; both models must share one tokenizer.
 """
 
 from __future__ import annotations
@@ -21,23 +23,39 @@ from pathlib import Path
 import numpy as np
 
 from chatbot.bot import Bot
-from chatbot.bundle import BACKWARD_FILE, MODEL_FILE, RERANK_FILE, TOKENIZER_FILE, BundleError
+from chatbot.bundle import (
+    BACKWARD_FILE,
+    MODEL_FILE,
+    RERANK_FILE,
+    TOKENIZER_FILE,
+    BundleError,
+    check_bundle,
+)
 from chatbot.rerank import RerankWeights
 from train.evaluate import hits_at_1, ranking, test_pairs
 from train.pairs import sha256_file
 
 BACKWARD_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
-LENGTH_GRID = (-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+LENGTH_GRID = (-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+FIT_GRID = (0.0, 5.0, 20.0, 80.0, 160.0, 320.0, 640.0, 1280.0, 2560.0, 5120.0)
+PRIOR_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 
-def best_weights(ranks: dict[str, np.ndarray]) -> tuple[RerankWeights, float]:
-    """The grid point with the highest hits@1 (ties: the smaller weights)."""
+def best_weights(ranks: dict[str, np.ndarray],
+                 fixed: dict[str, float] | None = None) -> tuple[RerankWeights, float]:
+    """The grid point with the highest hits@1 (ties: the smaller weights); a weight in `fixed`
+    is not searched."""
+    fixed = fixed or {}
     best, best_hits = RerankWeights(0.0, 0.0), -1.0
-    backward = ranks.get("backward")
-    for lam, gamma in itertools.product(BACKWARD_GRID if backward is not None else (0.0,),
-                                        LENGTH_GRID):
-        weights = RerankWeights(lam, gamma)
-        hits = hits_at_1(weights.combine(ranks["forward"], backward, ranks["length"]))
+    backward, fit = ranks.get("backward"), ranks.get("fit")
+    grids = {"backward": BACKWARD_GRID if backward is not None else (0.0,), "length": LENGTH_GRID,
+             "fit": FIT_GRID if fit is not None else (0.0,), "prior": PRIOR_GRID}
+    grids.update({name: (value,) for name, value in fixed.items()})
+    for lam, gamma, phi, mu in itertools.product(grids["backward"], grids["length"], grids["fit"],
+                                                 grids["prior"]):
+        weights = RerankWeights(lam, gamma, phi, mu)
+        hits = hits_at_1(weights.combine(ranks["forward"], backward, ranks["length"], fit,
+                                         ranks.get("prior_head")))
         if hits > best_hits + 1e-9:
             best, best_hits = weights, hits
     return best, best_hits
@@ -50,14 +68,29 @@ def attach_backward(bundle: Path, backward: Path) -> None:
     shutil.copyfile(backward / MODEL_FILE, bundle / BACKWARD_FILE)
 
 
-def tune(bundle: Path, contexts: int) -> dict:
+def tune(bundle: Path, contexts: int, fixed: dict[str, float] | None = None) -> dict:
     bot = Bot.load(bundle)
     pairs = test_pairs(bundle, "valid", contexts, bot.config.context_turns)
     ranks = ranking(bot, pairs)
-    weights, hits = best_weights(ranks)
+    weights, hits = best_weights(ranks, fixed)
     weights.save(bundle / RERANK_FILE)
-    return {"backward": weights.backward, "length": weights.length, "contexts": len(pairs),
+    return {"backward": weights.backward, "length": weights.length, "fit": weights.fit,
+            "prior": weights.prior, "contexts": len(pairs),
             "valid_hits_at_1": hits_at_1(ranks["forward"]), "valid_hits_at_1_rerank": hits}
+
+
+def parse_fixed(text: str) -> dict[str, float]:
+    """'length=0.5,prior=0' -> {"length": 0.5, "prior": 0.0}; ValueError for anything else."""
+    fixed = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        if name not in ("backward", "length", "fit", "prior"):
+            raise ValueError(f"--fixed: unknown weight {name!r} (backward, length, fit, prior)")
+        try:
+            fixed[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--fixed: {part!r} is not NAME=NUMBER") from None
+    return fixed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,14 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backward", help="a bundle trained with --direction backward (else only "
                                       "re-tune the weights for the backward model already there)")
     p.add_argument("--contexts", type=int, default=1000, help="validation contexts to tune on")
+    p.add_argument("--fixed", default="", help="weights to keep instead of searching, e.g. "
+                   "'length=0.5,prior=0': ranking human replies favours long ones more than "
+                   "choosing among the model's own samples should (docs/benchmarks.md)")
     args = p.parse_args(argv)
     try:
         bundle = Path(args.model)
-        if not (bundle / MODEL_FILE).is_file():
-            raise BundleError(f"{bundle}: no {MODEL_FILE} there")
+        check_bundle(bundle)
+        fixed = parse_fixed(args.fixed)
         if args.backward:
             attach_backward(bundle, Path(args.backward))
-        print(json.dumps(tune(bundle, args.contexts), indent=2))
+        print(json.dumps(tune(bundle, args.contexts, fixed), indent=2))
     except (BundleError, ValueError, OSError, KeyError) as exc:
         print(f"rerank: error: {exc}", file=sys.stderr)
         return 2

@@ -386,7 +386,9 @@ def evaluate_after_training(out: Path, train_cfg: TrainConfig) -> None:
     from train.evaluate import evaluate_bundle
 
     log("evaluating on the test split")
-    evaluate_bundle(out, split="test", limit=train_cfg.eval_limit, write=True)
+    # The corpus as given, not as the manifest saved it (a database URL's password is redacted).
+    evaluate_bundle(out, split="test", limit=train_cfg.eval_limit, write=True,
+                    corpus=(train_cfg.corpus, train_cfg.data or None))
     if not train_cfg.init_from:
         return
     parent = Path(train_cfg.init_from)
@@ -411,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train_cfg, model_cfg = configs_from_args(args)
         if train_cfg.init_from and not is_bundle(train_cfg.init_from):
-            raise ConfigError(f"--init-from {train_cfg.init_from}: no model.keras there")
+            raise ConfigError(f"--init-from {train_cfg.init_from}: not a model bundle (needs "
+                              "model.keras, tokenizer.model and config.json)")
         if train_cfg.init_from:  # fine-tuning keeps the parent's architecture and tokenizer
             model_cfg = ModelConfig.load(Path(train_cfg.init_from) / CONFIG_FILE)
         out = run(train_cfg, model_cfg)

@@ -13,13 +13,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from chatbot.storage.db import TITLE_CHARS, Conversation, Correction, Feedback, Message, utcnow
+from chatbot.storage.db import (
+    TITLE_CHARS,
+    Conversation,
+    Correction,
+    Feedback,
+    Message,
+    erase_traces,
+    utcnow,
+)
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; a larger one cannot exist
 CURRENT = Message.superseded_by_id.is_(None)  # not replaced by a regenerated reply
+MAX_VERSIONS = 20  # answers kept for one turn (regenerates and edits): each holds an explanation
 
 
 class Refused(ValueError):
@@ -97,7 +106,7 @@ def versions(session: Session, conversation_id: int) -> dict[int, list[Message]]
 def version_texts(session: Session, reply: Message) -> list[str]:
     """Every text the bot has given in `reply`'s place, so a regenerate can avoid them all (the
     read transaction ends here, before the model runs)."""
-    texts = [m.text for m in versions(session, reply.conversation_id)[reply.id]]
+    texts = [m.text for m in versions(session, reply.conversation_id).get(reply.id, [reply])]
     session.commit()
     return texts
 
@@ -152,6 +161,18 @@ def history_before(session: Session, message: Message) -> list[str]:
     return history
 
 
+def refuse_another_version(session: Session, conversation: Conversation) -> None:
+    """Refused when the last turn's reply already has MAX_VERSIONS versions: each is stored with
+    its explanation, and a loop of regenerates or edits would grow the conversation without end."""
+    last = session.scalar(select(Message).where(Message.conversation_id == conversation.id, CURRENT)
+                          .order_by(Message.id.desc()).limit(1))
+    if last is not None and last.role == "bot":
+        if len(versions(session, conversation.id).get(last.id, [])) >= MAX_VERSIONS:
+            session.commit()
+            raise Refused(f"this reply already has {MAX_VERSIONS} versions; send a new message")
+    session.commit()
+
+
 def history_to_answer_again(session: Session, conversation: Conversation) -> tuple[list[str], Message | None]:
     """The turns for a new answer to the last user message, and the bot reply that answer
     replaces (None when the last message is the user's, after a failed reply)."""
@@ -179,6 +200,7 @@ def delete(session: Session, conversation: Conversation) -> None:
     """Delete the conversation with its messages, feedback and corrections, for good."""
     session.delete(conversation)
     session.commit()
+    erase_traces(session)
 
 
 def add_message(session: Session, conversation: Conversation, text: str,
@@ -200,17 +222,30 @@ def add_reply(session: Session, conversation: Conversation, text: str, *, model_
               options: dict[str, Any], latency_ms: float, explanation: dict | None,
               confidence: float | None = None, replaces: Message | None = None) -> Message:
     """Store the bot's reply (committed); the reply it `replaces` is kept, marked superseded by
-    this one in the same transaction, with its feedback and corrections."""
+    this one in the same transaction, with its feedback and corrections.
+
+    A turn has one current reply, however many answers to it run at once (parallel edits or
+    regenerates): the conversation's row is updated first, which serialises the writers (a row
+    lock on PostgreSQL, the write lock on SQLite), and every other current reply after the last
+    user message is then superseded by this one, so the last answer stored is the one shown.
+    """
+    session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                    .values(updated_at=utcnow()))
     message = Message(conversation_id=conversation.id, role="bot", text=text,
                       model_version=model_version, options=options,
                       latency_ms=round(latency_ms, 1), explanation=explanation,
                       confidence=None if confidence is None else round(confidence, 4),
                       feedback=None, corrections=[])
-    conversation.updated_at = utcnow()
     session.add(message)
-    if replaces is not None:
-        session.flush()  # the new row's id
-        replaces.superseded_by_id = message.id
+    session.flush()  # the new row's id
+    last_user = (select(func.max(Message.id))
+                 .where(Message.conversation_id == conversation.id, Message.role == "user")
+                 .scalar_subquery())
+    answered = session.scalars(select(Message).where(
+        Message.conversation_id == conversation.id, Message.role == "bot", CURRENT,
+        Message.id != message.id, Message.id > func.coalesce(last_user, 0)))
+    for earlier in answered:
+        earlier.superseded_by_id = message.id
     session.commit()
     return message
 

@@ -203,8 +203,10 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **POOL)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # A URI filename (sqlite:///file:/path/db?mode=ro&uri=true) names a path too.
+    database = (parsed.database or "").removeprefix("file:").split("?")[0]
+    if database and database != ":memory:" and parsed.query.get("mode") != "ro":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **POOL)
 
     @event.listens_for(engine, "connect")
@@ -214,9 +216,26 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL against a crashed process
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted text is zeroed, not left in free pages
         cursor.close()
 
     return engine
+
+
+def erase_traces(session: Session) -> None:
+    """After a delete for good on SQLite, leave no copy of the deleted text in the files: merge
+    the full-text index (FTS5 keeps a deleted message's words in older segments until a merge)
+    and checkpoint the write-ahead log into the main file, truncating it (its old frames hold
+    the rows as they were). A checkpoint that other connections' reads hold back finishes at
+    the next one; PostgreSQL's own vacuum does this job there."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.commit()
+    session.execute(text("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')"))
+    session.commit()
+    connection = session.connection()
+    connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    session.commit()
 
 
 def upgrade(url: str) -> None:
@@ -228,6 +247,32 @@ def upgrade(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["database_url"] = url
     command.upgrade(config, "head")
+
+
+MIN_FREE_BYTES = 1 << 20  # below this, SQLite's next page or WAL frame may not fit
+
+
+def write_problem(url: str) -> str | None:
+    """Why a SQLite database cannot take writes although it answers reads ("disk full",
+    "read-only"), or None. A server database (PostgreSQL) reports its own failures on write."""
+    import os
+    import shutil
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    if parsed.query.get("mode") == "ro" or parsed.database.startswith("file:") and "mode=ro" in url:
+        return "read-only"
+    path = Path(parsed.database.removeprefix("file:").split("?")[0])
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not os.access(path, os.W_OK):
+        return "read-only"
+    try:
+        if shutil.disk_usage(folder).free < MIN_FREE_BYTES:
+            return "disk full"
+    except OSError:
+        return None
+    return None
 
 
 def ping(session: Session) -> bool:
@@ -248,4 +293,6 @@ def purge(session: Session, older_than: timedelta) -> int:
     for conversation in old:
         session.delete(conversation)
     session.commit()
+    if old:
+        erase_traces(session)
     return len(old)

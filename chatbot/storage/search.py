@@ -61,12 +61,21 @@ def _parse_date(value: str | None, problems: list, name: str) -> date | None:
         return None
 
 
+INT_BOUND = 2**31 - 1  # a count or id past this matches nothing, and overflows a driver
+
+
 def _parse_number(value: str | None, problems: list, name: str, kind: type) -> Any:
     try:
-        return kind(value) if value not in (None, "") else None
-    except ValueError:
+        number = kind(value) if value not in (None, "") else None
+    except (ValueError, OverflowError):
         problems.append(("number", name, value[:20]))
         return None
+    if kind is int and number is not None:
+        return min(max(number, -INT_BOUND), INT_BOUND)
+    if kind is float and number is not None and number != number:  # NaN compares to nothing
+        problems.append(("number", name, value[:20]))
+        return None
+    return number
 
 
 def _on(value: str | None) -> bool:

@@ -26,7 +26,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chatbot.storage.conversations import version_chains
-from chatbot.storage.db import Conversation, Correction, Feedback, Message, Review, utcnow
+from chatbot.storage.db import (
+    Conversation,
+    Correction,
+    Feedback,
+    Message,
+    Review,
+    erase_traces,
+    utcnow,
+)
 from chatbot.storage.search import CURRENT, Filters
 
 PAGE_SIZE = 25
@@ -145,6 +153,7 @@ def delete(session: Session, conversation: Conversation) -> None:
     """Delete a conversation for good: its messages, feedback, corrections and review go too."""
     session.delete(conversation)
     session.commit()
+    erase_traces(session)
 
 
 def review_of(session: Session, conversation_id: int) -> Review | None:
@@ -172,7 +181,11 @@ def review_correction(session: Session, correction_id: int, admin: str, status: 
     else:
         correction.reviewed_by, correction.reviewed_at = admin, utcnow()
     if status == "accepted" and edited and edited != correction.text:
-        _written(session, correction.message_id, admin, edited)
+        already = session.scalar(select(Correction.id).where(
+            Correction.message_id == correction.message_id, Correction.text == edited,
+            Correction.status == "accepted", Correction.written_by.is_not(None)).limit(1))
+        if already is None:  # accepting the same edit twice keeps one row
+            _written(session, correction.message_id, admin, edited)
     session.commit()
     return correction
 

@@ -109,7 +109,7 @@ def get_csrf() -> Response:
 @bp.get("/conversations")
 def list_conversations() -> Response:
     query = request.args.get("q", "").replace("\x00", "").strip()
-    limit = max(1, min(request.args.get("limit", LIST_LIMIT, type=int) or LIST_LIMIT, LIST_LIMIT))
+    limit = schema.int_arg("limit", LIST_LIMIT, low=1, high=LIST_LIMIT)
     found = conversations.search(get_session(), current_visitor(), query, limit)
     return jsonify(conversations=[schema.conversation_json(c) for c in found])
 
@@ -190,6 +190,7 @@ def regenerate_reply(conversation_id: int) -> tuple[Response, int]:
     """Answer the last user message again: a retry after a failure, or a regenerate."""
     conversation = owned_conversation(conversation_id)
     options, explain = _options_and_explain(schema.json_body())
+    conversations.refuse_another_version(get_session(), conversation)
     history, replaced = conversations.history_to_answer_again(get_session(), conversation)
     avoid = conversations.version_texts(get_session(), replaced) if replaced else None
     try:
@@ -197,7 +198,7 @@ def regenerate_reply(conversation_id: int) -> tuple[Response, int]:
     except ModelUnavailable as exc:
         return json_error(503, f"No new reply: {exc}.")
     message = _store_reply(conversation, reply, replaces=replaced)
-    chain = conversations.versions(get_session(), conversation.id)[message.id]
+    chain = conversations.versions(get_session(), conversation.id).get(message.id, [message])
     return jsonify(reply=schema.message_json(message, chain),
                    replaced=replaced.id if replaced else None), 201
 
@@ -211,13 +212,14 @@ def edit_message(message_id: int) -> tuple[Response, int]:
     options, explain = _options_and_explain(data)
     session = get_session()
     conversation = message.conversation
+    conversations.refuse_another_version(session, conversation)
     conversations.edit_last_message(session, message, text)
     user_json = schema.message_json(message)
     history, replaced = conversations.history_to_answer_again(session, conversation)
     stored = _answer_saved_message(conversation, history, options, explain, user_json, replaced)
     if not isinstance(stored, Message):
         return stored
-    chain = conversations.versions(session, conversation.id)[stored.id]
+    chain = conversations.versions(session, conversation.id).get(stored.id, [stored])
     return jsonify(user=user_json, reply=schema.message_json(stored, chain),
                    replaced=replaced.id if replaced else None), 200
 

@@ -99,7 +99,14 @@ def panel_strings() -> dict[str, str]:
                           "average)"),
         "exCandidatesTitle": _("Other replies it considered"),
         "exCandidatesHint": _("Best fit wrote several replies and kept the one with the highest "
-                              "score (higher is better)."),
+                              "score (higher is better). How well each fits the conversation is "
+                              "judged by a second network, trained to tell the reply that really "
+                              "came next from others."),
+        "exFitWell": _("fits well"),
+        "exFitSomewhat": _("fits somewhat"),
+        "exFitPoorly": _("fits poorly"),
+        "exFit": _("fit (cosine, -1 to 1):"),
+        "exCheerful": _("passed over: too cheerful for sad news"),
         "exChosen": _("shown"),
         "exUnfinished": _("cut off"),
         "exScore": _("score"),

@@ -1,5 +1,5 @@
 """Rate limits on chat (Flask-Limiter): one bucket for every request that runs the model
-(`/messages` and `/reply` together), counted per visitor and per client address, and answered
+(posting, regenerating and editing together), counted per visitor and per client address, and answered
 with a 429 in the page's language that says when to try again.
 
 Both counts hold across gunicorn workers: by default they live in a SQLite file beside the
@@ -24,7 +24,7 @@ from chatbot.web import limit_store
 from chatbot.web.errors import http_error
 from chatbot.web.visitor import cookie_visitor
 
-LIMITED_VIEWS = ("api.post_message", "api.regenerate_reply")
+LIMITED_VIEWS = ("api.post_message", "api.regenerate_reply", "api.edit_message")  # every answer
 CHAT_SCOPE = "chat"  # the one bucket the limited views share
 
 
@@ -46,8 +46,10 @@ def default_storage_uri(app: Flask) -> str:
     """A SQLite file every worker of this deployment opens: beside a SQLite database, else in the
     instance folder."""
     url = make_url(app.config["DATABASE_URL"])
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        path = Path(url.database).with_name(Path(url.database).name + "-ratelimits")
+    # A URI filename (sqlite:///file:/path/db?mode=ro&uri=true) names the same file.
+    database = (url.database or "").removeprefix("file:").split("?")[0]
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        path = Path(database).with_name(Path(database).name + "-ratelimits")
     else:
         path = Path(app.instance_path) / "ratelimits.db"
     return f"{limit_store.SCHEME}:///{path.resolve()}"
@@ -69,7 +71,9 @@ def _too_many(exc: RateLimitExceeded):
 def init_app(app: Flask) -> None:
     """Attach a limiter to this app and limit the views that run the model."""
     storage_uri = app.config["RATELIMIT_STORAGE_URI"] or default_storage_uri(app)
-    limiter = Limiter(_visitor_key, app=app, storage_uri=storage_uri, headers_enabled=True)
+    # A store that cannot be written (a full disk) limits in memory instead of failing requests.
+    limiter = Limiter(_visitor_key, app=app, storage_uri=storage_uri, headers_enabled=True,
+                      swallow_errors=True, in_memory_fallback_enabled=True)
     per_visitor = limiter.shared_limit(lambda: current_app.config["RATELIMIT_CHAT"], CHAT_SCOPE,
                                        key_func=_visitor_key)
     per_address = limiter.shared_limit(lambda: current_app.config["RATELIMIT_CHAT_ADDRESS"],

@@ -32,6 +32,13 @@ class Invalid(ValueError):
     """A request value that is well-formed JSON but not acceptable (HTTP 422)."""
 
 
+def int_arg(name: str, default: int, low: int = 0, high: int = MAX_ROW_ID) -> int:
+    """A query-string integer clamped to [low, high] (the default when absent or not a number):
+    a value past what a database integer holds would overflow the driver (a 500)."""
+    value = request.args.get(name, default, type=int)
+    return min(max(value, low), high)
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object; an empty body counts as {}."""
     if not request.get_data(cache=True):
@@ -152,7 +159,8 @@ def message_json(message: Message, versions: list[Message] | None = None) -> dic
             latency_ms=message.latency_ms,
             has_explanation=message.explanation is not None,
             feedback=feedback_json(message.feedback),
-            corrections=[correction_json(c) for c in message.corrections],
+            # The visitor's own suggestions only: a reviewer's text is the admin's, not theirs.
+            corrections=[correction_json(c) for c in message.corrections if c.written_by is None],
             confidence=message.confidence,
             versions=[version_json(v) for v in versions or [message]],
         )

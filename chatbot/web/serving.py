@@ -30,7 +30,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from chatbot.batching import Batcher
-from chatbot.bundle import MODEL_FILE, BundleError, bundle_version
+from chatbot.bundle import BundleError, bundle_version, is_bundle
 from chatbot.storage import switches
 from chatbot.storage.db import ModelSwitch
 from chatbot.web.database import open_session
@@ -43,6 +43,7 @@ BOT = "lembra.bot"
 BOT_ERROR = "lembra.bot_error"
 BATCHER = "lembra.batcher"
 WATCHER = "lembra.model_watcher"
+DEFERRED = "lembra.deferred_model_dir"  # a command line's model, loaded when first asked for
 REPLY_TIMEOUT_S = 60.0  # gunicorn's worker timeout: a reply slower than this is not coming
 _BATCHER_LOCK = threading.Lock()
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s:'\"()]+")
@@ -61,20 +62,26 @@ def init_app(app: Flask) -> None:
     app.extensions[BOT] = app.config.get("BOT")  # tests hand in a loaded bot
     app.extensions[BOT_ERROR] = None if app.extensions[BOT] else "the model is not loaded"
     model_dir = watcher.start()
-    if app.extensions[BOT] is None and app.config["LOAD_MODEL"] and not finding_a_command():
-        _load_at_start(app, model_dir)
+    app.extensions[DEFERRED] = None
+    if app.extensions[BOT] is None and app.config["LOAD_MODEL"]:
+        if in_a_command():
+            app.extensions[DEFERRED] = model_dir
+        else:
+            _load_at_start(app, model_dir)
     app.before_request(watcher.check)
 
 
-def finding_a_command() -> bool:
-    """True while `flask --app app NAME` loads the app only to find the app's command NAME
-    (create-admin, init-db, purge): none of them replies, so loading TensorFlow and the model
-    would cost seconds for nothing. `flask run` and `flask shell` load the app inside their own
-    command and get the model as a server does."""
+def in_a_command() -> bool:
+    """True when the app is loaded by a `flask --app app ...` command other than `run`: to find
+    the command (create-admin, init-db, purge), or by Flask's own `routes` and `shell`. None of
+    them needs a reply at once, so TensorFlow and the model (seconds) load only if one is asked
+    for (`current_bot()` in the shell). `flask run` serves, and loads it as a server does."""
     import click
 
     ctx = click.get_current_context(silent=True)
-    return ctx is not None and isinstance(ctx.command, click.Group)
+    if ctx is None:
+        return False
+    return isinstance(ctx.command, click.Group) or ctx.command.name != "run"
 
 
 def _load_at_start(app: Flask, model_dir: str) -> None:
@@ -156,7 +163,7 @@ class ModelWatcher:
         if switch is None:
             return configured
         self.seen_id = switch.id
-        if Path(switch.model_dir, MODEL_FILE).is_file():
+        if is_bundle(switch.model_dir):
             return switch.model_dir
         self.app.logger.error("activated model %s is gone; serving %s", switch.model_dir, configured)
         return configured
@@ -210,8 +217,17 @@ class ModelWatcher:
 # -- in a request -------------------------------------------------------------------------------
 
 
+_DEFERRED_LOCK = threading.Lock()
+
+
 def current_bot() -> Bot:
     bot = current_app.extensions.get(BOT)
+    if bot is None and current_app.extensions.get(DEFERRED):
+        with _DEFERRED_LOCK:  # a command's model, asked for the first time
+            model_dir, current_app.extensions[DEFERRED] = current_app.extensions[DEFERRED], None
+            if model_dir:
+                _load_at_start(current_app._get_current_object(), model_dir)
+        bot = current_app.extensions.get(BOT)
     if bot is None:
         raise ModelUnavailable(current_app.extensions.get(BOT_ERROR) or "the model is not loaded")
     return bot

@@ -211,6 +211,8 @@ function alternativesSection(ex, s) {
   ]);
 }
 
+const FIT_WORDS = { well: "exFitWell", somewhat: "exFitSomewhat", poorly: "exFitPoorly" };
+
 function candidatesSection(candidates, s) {
   return el("section", { className: "ex-candidates", "aria-labelledby": "ex-cand-title" }, [
     el("h3", { id: "ex-cand-title", text: s.exCandidatesTitle }),
@@ -219,8 +221,10 @@ function candidatesSection(candidates, s) {
       el("span", { className: "ex-cand-text", text: c.text }),
       el("span", {
         className: "ex-cand-score",
-        text: `${s.exScore} ${c.score.toFixed(1)}${c.chosen ? ` · ${s.exChosen}` : ""}`
-          + `${c.finished ? "" : ` · ${s.exUnfinished}`}`,
+        text: `${c.fit_label ? `${s[FIT_WORDS[c.fit_label]]} · ` : ""}`
+          + `${s.exScore} ${c.score.toFixed(1)}${c.chosen ? ` · ${s.exChosen}` : ""}`
+          + `${c.finished ? "" : ` · ${s.exUnfinished}`}${c.cheerful ? ` · ${s.exCheerful}` : ""}`,
+        title: c.fit == null ? "" : `${s.exFit} ${c.fit.toFixed(2)}`,
       }),
     ]))),
   ]);

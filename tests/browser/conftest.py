@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from chatbot import create_app
+from chatbot.web.app import create_app
 from chatbot.web.serving import warm_up
 
 CHROMIUM = "/usr/bin/chromium"

@@ -8,7 +8,6 @@ docs/screenshot-chat.png and docs/screenshot-chat-dark.png.
 
 from __future__ import annotations
 
-import sqlite3  # noqa: F401  (before TensorFlow, whose bundled SQLite lacks FTS5)
 from pathlib import Path
 
 from playwright.sync_api import expect

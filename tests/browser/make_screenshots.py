@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sqlite3  # noqa: F401  (before TensorFlow, whose bundled SQLite lacks FTS5)
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from chatbot import create_app
+from chatbot.web.app import create_app
 from chatbot.web.serving import load_bot
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server
 

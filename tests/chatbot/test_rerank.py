@@ -120,3 +120,48 @@ def test_the_sampler_records_what_scoring_would_compute(bot):
     scored = bot.decoder.score(rows, t_in, t_out).numpy()
     recorded = [out["logp"][r, : len(row)].sum() for r, row in enumerate(ids)]
     np.testing.assert_allclose(recorded, scored, atol=1e-3)
+
+
+def test_a_cheerful_candidate_is_passed_over_under_bad_news(tiny_bundle):
+    """Given the same candidates and scores, the cheerful one wins after ordinary news and loses
+    after bad news; when every candidate is cheerful, one is still shown."""
+    from chatbot.bot import Candidate
+
+    bot = Bot.load(tiny_bundle)
+    texts = ["that's awesome!", "oh no, is she okay?"]
+    cands = [Candidate(ids, True, len(ids)) for ids in map(bot.tokenizer.encode, texts)] * 2
+    logp = np.zeros((4, 40), np.float32)
+    logp[[0, 2], 0] = 5.0  # the forward model likes the cheerful one best
+    bot.weights = RerankWeights(backward=0.0, length=0.0)
+    histories = [["i got a new puppy"], ["my grandmother is in the hospital"]]
+    rows, ranking = bot._rerank(histories, None, cands, 2, logp)
+    assert rows == [0, 3]
+    assert ranking["cheerful"].tolist() == [0.0, 0.0, 1.0, 0.0]
+    rows, _ = bot._rerank([histories[1]], None, [cands[0], cands[0]], 2, logp[:2])
+    assert rows[0] in (0, 1)
+
+
+def test_large_fit_and_prior_weights_pick_what_those_terms_prefer(tiny_bundle, tmp_path):
+    """With a scorer in the bundle, the candidate of highest fit wins under a huge fit weight;
+    under a huge prior weight, the one the model finds least likely after nothing."""
+    from chatbot.bot import Candidate
+    from chatbot.bundle import SCORER_FILE
+    from chatbot.config import ScorerConfig
+    from chatbot.scorer import build_scorer
+
+    path = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, path)
+    keras.utils.set_random_seed(4)
+    build_scorer(ScorerConfig(vocab_size=Bot.load(path).tokenizer.vocab_size, embed_dim=8,
+                              units=8, dim=8)).save(path / SCORER_FILE)
+    bot = Bot.load(path)
+    texts = ["i like pizza", "good morning", "i have a cat", "yes"]
+    cands = [Candidate(ids, True, len(ids)) for ids in map(bot.tokenizer.encode, texts)]
+    logp = np.zeros((4, 40), np.float32)
+    fit = bot.fit([HISTORY] * 4, [c.ids for c in cands])
+    prior = bot._prior(cands, 4)
+    bot.weights = RerankWeights(backward=0.0, length=0.0, fit=1e6)
+    assert bot._rerank([HISTORY], None, cands, 4, logp)[0] == [int(np.argmax(fit))]
+    bot.weights = RerankWeights(backward=0.0, length=0.0, prior=1e6)
+    assert bot._rerank([HISTORY], None, cands, 4, logp)[0] == [int(np.argmin(prior))]
+    assert len(set(np.round(fit, 5))) > 1 and len(set(np.round(prior, 3))) > 1

@@ -113,3 +113,19 @@ def test_search_matches_titles_and_text_of_the_visitors_own(session):
     assert [c.title for c in conversations.search(session, "me", "PIZZA", 10)] == ["pizza tonight"]
     assert len(conversations.search(session, "me", "", 10)) == 2
     assert conversations.search(session, "me", "100%", 10) == []
+
+
+def test_a_second_answer_to_one_turn_supersedes_the_first(session):
+    """Two answers stored for the same user message (a race of two regenerates, each
+    replacing the same old reply, or none): only the last one stays current."""
+    conversation = conversations.create(session, "me", "")
+    conversations.add_message(session, conversation, "hello", max_turns=10)
+    old = reply(session, conversation, "hi!")
+    a = reply(session, conversation, "hey", replaces=old)
+    b = reply(session, conversation, "hello there", replaces=old)
+    shown = conversations.current(conversations.messages(session, conversation))
+    assert [m.text for m in shown] == ["hello", "hello there"]
+    assert {old.superseded_by_id, a.superseded_by_id} <= {a.id, b.id} and b.superseded_by_id is None
+    conversations.add_message(session, conversation, "how are you?", max_turns=10)
+    later = reply(session, conversation, "good")
+    assert later.superseded_by_id is None and b.superseded_by_id is None  # earlier turns untouched

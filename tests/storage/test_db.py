@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
@@ -101,3 +102,26 @@ def test_purge_deletes_only_idle_conversations(session):
     assert purge(session, timedelta(days=30)) == 1
     assert [c.title for c in session.scalars(select(Conversation))] == ["fresh"]
     assert session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+@pytest.mark.sqlite_only
+def test_delete_for_good_leaves_the_text_in_no_database_file(session, database_url):
+    """Not in the main file (secure_delete), not in the write-ahead log (checkpointed and
+    truncated), not in the full-text index's segments (merged)."""
+    from pathlib import Path
+
+    from chatbot.storage import conversations
+
+    marker = "zanzibarquokka"
+    keep = conversations.create(session, "v", "")
+    conversations.add_message(session, keep, "an ordinary message", max_turns=10)
+    gone = conversations.create(session, "v", "")
+    for i in range(3):
+        conversations.add_message(session, gone, f"my secret is {marker} {i}", max_turns=10)
+    conversations.delete(session, gone)
+    path = Path(database_url.removeprefix("sqlite:///"))
+    files = [f for f in path.parent.iterdir() if f.name.startswith(path.name)]
+    assert path in files
+    for file in files:
+        assert marker.encode() not in file.read_bytes(), file.name
+    assert b"ordinary" in b"".join(f.read_bytes() for f in files)  # the control: text is readable

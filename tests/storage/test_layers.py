@@ -28,16 +28,33 @@ def test_storage_never_imports_the_web(path):
     assert bad == []
 
 
-MODEL_LAYER = ("config", "tokenizer", "lstm", "model", "decoding", "rerank", "bot", "batching",
-               "bundle", "percentile")
+MODEL_LAYER = sorted(p for p in STORAGE.parent.glob("*.py") if p.name != "__main__.py")
 
 
-@pytest.mark.parametrize("name", MODEL_LAYER)
-def test_the_model_layer_knows_no_web_and_no_sql(name):
-    path = STORAGE.parent / f"{name}.py"
+@pytest.mark.parametrize("path", MODEL_LAYER, ids=lambda p: p.name)
+def test_the_model_layer_knows_no_web_and_no_sql(path):
     bad = [n for n in imported(path)
            if n.split(".")[0] in ("flask", "sqlalchemy") or n.startswith(("chatbot.web", "chatbot.storage"))]
     assert bad == []
+
+
+def test_importing_the_model_layer_loads_no_flask_and_no_sqlalchemy():
+    """In a fresh interpreter, as a training script or benchmark starts: every model-layer module
+    imported, and neither Flask nor SQLAlchemy among the loaded modules."""
+    import os
+    import subprocess
+    import sys
+
+    names = [f"chatbot.{p.stem}" if p.stem != "__init__" else "chatbot" for p in MODEL_LAYER]
+    assert "chatbot.model" in names and "chatbot.bot" in names and len(names) > 12
+    code = ("import importlib, sys\n"
+            f"for name in {names!r}: importlib.import_module(name)\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'werkzeug'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=STORAGE.parents[1], env={**os.environ,
+                                                      "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_serving_never_imports_training():

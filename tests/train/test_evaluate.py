@@ -10,6 +10,7 @@ from chatbot.bundle import BACKWARD_FILE, RERANK_FILE, TOKENIZER_FILE
 from chatbot.decoding import DecodeOptions
 from chatbot.rerank import RerankWeights
 from train.evaluate import evaluate_bundle, hits_at_1, is_greeting
+from train.evaluate import main as evaluate_main
 from train.rerank import best_weights
 from train.rerank import main as rerank_main
 
@@ -70,12 +71,38 @@ def test_rerank_refuses_a_backward_model_with_another_tokenizer(tiny_bundle, tmp
 
 def test_evaluate_reports_every_figure(reranked):
     result = evaluate_bundle(reranked, "test", 12, DecodeOptions(seed=0, candidates=3))
-    for key in ("hits_at_1", "hits_at_1_rerank", "truncated_share", "exact_cap_share",
+    for key in ("hits_at_1", "hits_at_1_rerank", "hits_at_1_pmi", "truncated_share",
+                "exact_cap_share",
                 "greeting_share_short_context", "unique_reply_ratio", "top1_reply_share"):
         assert 0.0 <= result[key] <= 1.0, key
     assert result["n"] == 12 and result["n_perplexity"] > 1000  # perplexity on the whole split
     assert result["perplexity_per_word"] > 1.0
+    assert result["hits_at_1_scorer"] is None  # no scorer in this bundle
     json.dumps(result)
+
+
+def test_best_weights_finds_the_fit_and_prior_terms_when_they_tell_replies_apart():
+    rng = np.random.default_rng(1)
+    prior = rng.normal(size=(300, 10)) * 3
+    forward = prior + rng.normal(size=(300, 10))  # likelihood dominated by the generic prior
+    forward[:, 0] += 1.0
+    fit = rng.normal(size=(300, 10)) * 0.1
+    fit[:, 0] += 0.12
+    length = np.full((300, 10), 8.0)
+    weights, hits = best_weights({"forward": forward, "length": length, "fit": fit,
+                                  "prior_head": prior})
+    assert weights.fit > 0 and weights.prior > 0 and weights.backward == 0.0
+    assert hits > hits_at_1(forward) + 0.2
+
+
+def test_evaluate_retrieval_baseline_on_the_same_figures(tiny_bundle, capsys):
+    assert evaluate_main(["--model", str(tiny_bundle), "--baseline", "retrieval", "--limit", "15",
+                          "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 15 and result["system"].startswith("retrieval baseline")
+    for key in ("hits_at_1", "bleu", "distinct_1", "unique_reply_ratio",
+                "greeting_share_short_context"):
+        assert result[key] >= 0.0, key
 
 
 def test_a_split_smaller_than_ten_ranks_what_it_has(tiny_bundle):
@@ -86,3 +113,19 @@ def test_a_split_smaller_than_ten_ranks_what_it_has(tiny_bundle):
     ranks = ranking(Bot.load(tiny_bundle), pairs)
     assert ranks["forward"].shape == (3, 3)
     assert ranking(Bot.load(tiny_bundle), pairs[:1])["forward"].shape == (0, 1)
+
+
+def test_fixed_weights_are_kept_and_the_rest_searched():
+    from train.rerank import parse_fixed
+
+    rng = np.random.default_rng(2)
+    forward = rng.normal(size=(200, 10))
+    fit = rng.normal(size=(200, 10)) * 0.1
+    fit[:, 0] += 0.2
+    length = rng.integers(2, 20, size=(200, 10)).astype(float)
+    ranks = {"forward": forward, "length": length, "fit": fit, "prior_head": forward * 0}
+    weights, _ = best_weights(ranks, parse_fixed("length=0.5, prior=0"))
+    assert (weights.length, weights.prior) == (0.5, 0.0) and weights.fit > 0
+    for bad in ("speed=1", "length=fast", "length"):
+        with pytest.raises(ValueError, match="--fixed"):
+            parse_fixed(bad)

@@ -50,7 +50,7 @@ def test_bundle_reloads_and_replies_the_same(tiny_bundle):
     (["--corpus", "nope"], "unknown corpus"),
     (["--corpus", "jsonl", "--data", "/does/not/exist.jsonl"], "exist"),
     (["--epochs", "0"], "positive"),
-    (["--init-from", "/nowhere"], "no model.keras"),
+    (["--init-from", "/nowhere"], "not a model bundle"),
     (["--arch", "transformer"], "arch"),
     (["--direction", "sideways"], "direction"),
     (["--shorten", "1.5"], "shorten"),

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import close_all_sessions
 
-from chatbot import create_app
+from chatbot.web.app import create_app
 from tests.conftest import empty_tables
 
 

@@ -73,9 +73,11 @@ def test_export_one_conversation_as_json_and_markdown(chatter):
     assert as_md.status_code == 200 and as_md.mimetype == "text/markdown"
     assert f"lembra-conversation-{conversation_id}.md" in as_md.headers["Content-Disposition"]
     text = as_md.get_data(as_text=True)
-    assert text.startswith("# # not a heading second line\n")
-    assert "**You**\n\n> # not a heading\n> second line\n" in text
-    assert f"**Lembra**\n\n> {sent['reply']['text']}" in text
+    from chatbot.web.export import escaped
+
+    assert text.startswith("# \\# not a heading second line\n")  # Markdown shows it as typed
+    assert "**You**\n\n> \\# not a heading\n> second line\n" in text
+    assert f"**Lembra**\n\n> {escaped(sent['reply']['text'])}" in text
     assert chatter.get(f"/api/conversations/{conversation_id}/export?format=pdf").status_code == 422
 
 
@@ -83,3 +85,65 @@ def test_export_is_the_owners_only(visitor, visitor_for, app):
     conversation_id = visitor.new_conversation()
     stranger = visitor_for(app)
     assert stranger.get(f"/api/conversations/{conversation_id}/export").status_code == 404
+
+
+def test_parallel_answers_to_one_turn_leave_one_current_reply(model_app, chatter):
+    """Eight edits and regenerates of the same turn at once (each request its own client with
+    the visitor's cookie, as browser tabs are): the page and the model then see one reply."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    conversation_id = chatter.new_conversation()
+    first = chatter.post(f"/api/conversations/{conversation_id}/messages",
+                         {"text": "hello"}).get_json()
+    cookie = chatter.client.get_cookie("lembra_visitor").value
+
+    def answer(i: int) -> int:
+        tab = model_app.test_client()
+        tab.set_cookie("lembra_visitor", cookie)
+        headers = {"X-CSRF-Token": chatter.token}
+        if i % 2:
+            return tab.patch(f"/api/messages/{first['user']['id']}", json={"text": f"hello {i}"},
+                             headers=headers).status_code
+        return tab.post(f"/api/conversations/{conversation_id}/reply", json={},
+                        headers=headers).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(answer, range(8)))
+    assert set(statuses) <= {200, 201}, statuses
+    messages = chatter.get(f"/api/conversations/{conversation_id}").get_json()["messages"]
+    assert [m["role"] for m in messages] == ["user", "bot"]
+
+
+def test_a_reply_has_at_most_max_versions(make_app, bot, visitor_for):
+    from chatbot.storage.conversations import MAX_VERSIONS
+
+    visitor = visitor_for(make_app(BOT=bot))
+    conversation_id = visitor.new_conversation()
+    first = visitor.post(f"/api/conversations/{conversation_id}/messages", {"text": "hi"}).get_json()
+    for _ in range(MAX_VERSIONS - 1):
+        assert visitor.post(f"/api/conversations/{conversation_id}/reply", {}).status_code == 201
+    refused = visitor.post(f"/api/conversations/{conversation_id}/reply", {})
+    assert refused.status_code == 422 and f"{MAX_VERSIONS} versions" in refused.get_json()["error"]
+    edit = visitor.patch(f"/api/messages/{first['user']['id']}", {"text": "hi again"})
+    assert edit.status_code == 422
+    messages = visitor.get(f"/api/conversations/{conversation_id}").get_json()["messages"]
+    assert messages[0]["text"] == "hi"  # a refused edit changes nothing
+
+
+def test_the_markdown_export_cannot_forge_a_turn_or_carry_html(make_app, visitor_for):
+    visitor = visitor_for(make_app())  # no model: the visitor's turns are stored all the same
+    conversation_id = visitor.new_conversation()
+    hostile = ("hi\r**Lembra**\r\rsure, click [here](http://evil.example)\u2028"
+               "<img src=x onerror=alert(1)>\n# Heading\n1. one")
+    visitor.post(f"/api/conversations/{conversation_id}/messages", {"text": hostile})
+    md = visitor.get(f"/api/conversations/{conversation_id}/export?format=markdown").get_data(
+        as_text=True)
+    body = md.split("\n", 4)[4]  # past the title and the date
+    assert body.count("**") == 2  # one speaker heading: the visitor's
+    quoted = [line for line in body.splitlines() if line and not line.startswith("**")]
+    assert all(line.startswith(">") for line in quoted), quoted
+    import re
+
+    assert "<img" not in md and not re.search(r"(?<!\\)\]\(", md)  # no tag, no link
+    assert "\n# " not in md.split("\n", 1)[1]  # one heading: the title
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md and "1\\. one" in md

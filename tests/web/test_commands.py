@@ -31,9 +31,19 @@ def test_create_admin_and_purge_do_not_load_the_model(tmp_path, tiny_bundle):
     assert "tensorflow" not in purged.stderr
 
 
-def test_the_shell_still_gets_the_model(tmp_path, tiny_bundle):
-    """Commands that load the app themselves (shell, run) are not lookups: they load it."""
+def test_routes_and_the_shell_start_without_tensorflow(tmp_path, tiny_bundle):
+    routes = flask(["routes"], tmp_path, tiny_bundle)
+    assert routes.returncode == 0, routes.stderr[-2000:]
+    assert "/api/conversations" in routes.stdout
+    assert "tensorflow" not in routes.stderr and "keras" not in routes.stderr
+    shell = flask(["shell"], tmp_path, tiny_bundle, "print('started')\n")
+    assert shell.returncode == 0 and "started" in shell.stdout + shell.stderr
+    assert "tensorflow" not in shell.stderr
+
+
+def test_the_shell_gets_the_model_when_it_asks_for_it(tmp_path, tiny_bundle):
     shell = flask(["shell"], tmp_path, tiny_bundle,
-                  "print('loaded:', app.extensions['lembra.bot'] is not None)\n")
+                  "from chatbot.web.serving import current_bot\n"
+                  "print('reply:', bool(current_bot().reply(['hello']).text))\n")
     assert shell.returncode == 0, shell.stderr[-2000:]
-    assert "loaded: True" in shell.stdout + shell.stderr
+    assert "reply: True" in shell.stdout + shell.stderr

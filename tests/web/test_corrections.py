@@ -212,3 +212,16 @@ def test_purge_refuses_bad_ages(make_app, args, message):
     result = app.test_cli_runner().invoke(args=["purge", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_the_visitor_sees_only_their_own_suggestions(session):
+    from chatbot.storage import transcripts
+    from chatbot.web import schema
+    from tests.storage.test_transcripts import _reply_with_suggestion
+
+    reply, suggestion = _reply_with_suggestion(session)
+    transcripts.review_correction(session, suggestion.id, "root", "accepted", edited="a feeling!")
+    transcripts.write_correction(session, reply, "root", "love is a feeling")
+    session.refresh(reply)
+    shown = schema.message_json(reply)["corrections"]
+    assert [c["text"] for c in shown] == ["a feeling"]

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import event
 
 from bench.load import Client, Server
-from chatbot import create_app
 from chatbot.config import ConfigError
+from chatbot.web.app import create_app
 from chatbot.web.serving import without_paths
 from tests.web.conftest import Visitor
 
@@ -165,6 +165,63 @@ def test_a_message_to_a_conversation_deleted_meanwhile_is_a_409(app, visitor, tm
     assert "meanwhile" in response.get_json()["error"]
     event.remove(sessions, "before_flush", delete_it_first)
     assert visitor.get(f"/api/conversations/{conversation_id}").status_code == 404
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs the test can fill: a real full disk (needs root to mount; skipped without)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+                          capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root): " + made.stderr.decode()[-200:])
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def fill(folder: Path) -> None:
+    with open(folder / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
+@pytest.mark.sqlite_only
+def test_a_full_disk_shows_in_healthz_and_no_request_is_a_500(make_app, visitor_for, bot,
+                                                              small_disk):
+    app = make_app(DATABASE_URL=f"sqlite:///{small_disk / 'lembra.db'}", BOT=bot,
+                   RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="")  # the limit store there too
+    visitor = visitor_for(app)
+    conversation_id = visitor.new_conversation()
+    assert visitor.get("/healthz").get_json()["database"] == "ok"
+    fill(small_disk)
+    health = visitor.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["database"] == "disk full"
+    statuses = [visitor.post(f"/api/conversations/{conversation_id}/messages",
+                             {"text": f"hello {i}"}).status_code for i in range(3)]
+    statuses.append(visitor.post("/api/conversations", {}).status_code)
+    statuses.append(app.test_client().post("/admin/login", data={"username": "a",
+                                                                  "password": "b"}).status_code)
+    assert 500 not in statuses, statuses
+    (small_disk / "filler").unlink()
+    assert visitor.get("/healthz").status_code == 200
+
+
+def test_a_read_only_database_url_is_reported(make_app, visitor_for, tmp_path):
+    from chatbot.storage.db import upgrade
+
+    upgrade(f"sqlite:///{tmp_path / 'ro.db'}")
+    app = make_app(DATABASE_URL=f"sqlite:///file:{tmp_path / 'ro.db'}?mode=ro&uri=true",
+                   AUTO_MIGRATE=False)
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 503 and health.get_json()["database"] == "read-only"
+    assert not any(p.name.startswith("file:") for p in Path.cwd().iterdir())
 
 
 def test_an_unreachable_database_is_a_json_503(make_app, visitor_for):

@@ -294,6 +294,29 @@ def test_rate_limits_hold_across_workers_with_the_default_store(make_app, visito
     assert statuses == [503, 503, 503, 429]  # stored (no model here) three times, then limited
 
 
+def test_edits_draw_from_the_chat_bucket(make_app, visitor_for):
+    visitor = visitor_for(make_app(RATELIMIT_ENABLED=True, RATELIMIT_CHAT="2 per minute"))
+    first = visitor.post(f"/api/conversations/{visitor.new_conversation()}/messages", {"text": "one"})
+    message = first.get_json()["user"]["id"]
+    edits = [visitor.patch(f"/api/messages/{message}", {"text": t}).status_code for t in ("2", "3")]
+    assert [first.status_code, *edits] == [503, 503, 429]  # stored (no model), then limited
+
+
+def test_every_view_that_answers_is_in_the_chat_bucket():
+    """A view that runs the model (it answers a turn) must be limited, whatever its route."""
+    import inspect
+
+    from chatbot.web import api
+    from chatbot.web.limits import LIMITED_VIEWS
+
+    answering = {f"api.{name}" for name, fn in vars(api).items()
+                 if inspect.isfunction(fn) and fn.__module__ == api.__name__
+                 and not name.startswith("_")
+                 and ("_answer_saved_message(" in inspect.getsource(fn)
+                      or "generate(" in inspect.getsource(fn))}
+    assert answering and answering <= set(LIMITED_VIEWS), answering - set(LIMITED_VIEWS)
+
+
 def test_new_visitor_cookies_do_not_multiply_the_limit(make_app, visitor_for):
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_CHAT="2 per minute",
                    RATELIMIT_CHAT_ADDRESS="3 per minute")

@@ -31,6 +31,7 @@ from chatbot.bundle import (
     MODEL_FILE,
     TRAIN_CONFIG_FILE,
     BundleError,
+    is_bundle,
     read_metrics,
 )
 from chatbot.storage import switches
@@ -119,13 +120,13 @@ def bundle_dir(root: str | Path, name: str) -> Path:
     if not BUNDLE_NAME.fullmatch(name or ""):
         raise BundleError(f"not a bundle name: {name!r}")
     path = root / name
-    if path.resolve().parent != root or not (path / MODEL_FILE).is_file():
+    if path.resolve().parent != root or not is_bundle(path):
         raise BundleError(f"no model bundle named {name!r} under {root}")
     return path
 
 
 def list_bundles(root: str | Path) -> list[BundleInfo]:
-    """Every directory under `root` holding a model.keras, newest first."""
+    """Every directory under `root` that is a bundle (chatbot.bundle.is_bundle), newest first."""
     root = Path(root)
     if not root.is_dir():
         return []

@@ -76,7 +76,7 @@ def _problems(filters: Filters) -> list[str]:
 def inbox() -> str:
     filters = Filters.from_args(request.args)
     session = get_session()
-    page = transcripts.inbox(session, filters, request.args.get("page", 1, type=int) or 1)
+    page = transcripts.inbox(session, filters, schema.int_arg("page", 1, low=1, high=10**6))
     return render_template("admin/inbox.html", page=page, filters=filters,
                            args=filters.to_args(), models=transcripts.model_versions(session),
                            problems=_problems(filters))
@@ -155,7 +155,7 @@ def write_correction(message_id: int) -> BaseResponse:
 @bp.get("/suggestions")
 def queue() -> str:
     """Visitors' pending suggestions, one at a time, oldest first."""
-    item = transcripts.next_pending(get_session(), request.args.get("after", 0, type=int) or 0)
+    item = transcripts.next_pending(get_session(), schema.int_arg("after", 0))
     return render_template("admin/queue.html", item=item)
 
 

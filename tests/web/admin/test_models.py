@@ -62,6 +62,16 @@ def test_names_outside_the_root_are_refused(served, admin_for, name):
     assert admin.post(f"/admin/models/{name}/activate").status_code in (404, 405)
 
 
+def test_a_folder_with_weights_but_no_tokenizer_is_not_a_bundle(served, admin_for, models_root):
+    """The same check as loading (chatbot.bundle.is_bundle): never listed, never activated."""
+    shutil.copytree(models_root / "alpha", models_root / "half")
+    (models_root / "half" / "tokenizer.model").unlink()
+    assert "half" not in [b.name for b in list_bundles(models_root)]
+    admin = admin_for(served())
+    assert "Activate half" not in admin.get("/admin/models").get_data(as_text=True)
+    assert admin.post("/admin/models/half/activate").status_code == 404
+
+
 def test_a_symlink_out_of_the_root_is_not_a_bundle(served, admin_for, models_root, tiny_bundle):
     (models_root / "outside").symlink_to(tiny_bundle)
     admin = admin_for(served())
@@ -106,8 +116,8 @@ def test_other_workers_follow_without_failing_requests(served, admin_for, visito
 
 
 def test_a_broken_bundle_is_refused_and_not_recorded(served, admin_for, visitor_for, models_root):
-    (models_root / "broken").mkdir()
-    (models_root / "broken" / "model.keras").write_bytes(b"not a model")
+    shutil.copytree(models_root / "alpha", models_root / "broken")  # every file a bundle needs
+    (models_root / "broken" / "model.keras").write_bytes(b"not a model")  # but corrupt weights
     app = served()
     admin = admin_for(app)
     before = app.extensions[BOT].version

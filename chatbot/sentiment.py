@@ -1,0 +1,56 @@
+"""Is a message bad news, and is a reply cheerful? So that sad news never gets "that's awesome!".
+
+VADER (Hutto and Gilbert, 2014: a sentiment lexicon with rules for negation, intensifiers and
+punctuation; MIT, `vaderSentiment`) scores a text from -1 to 1. It misses news that carries no
+sentiment words ("my grandmother is in the hospital"), so a message is also bad news when it
+names a loss, an illness or a failure. A reply is cheerful when it cheers ("that's good",
+"haha", "awesome") or VADER finds it clearly positive, unless it also sympathises: "i hope she
+gets better soon" scores 0.7 in VADER and is exactly the kind answer wanted. The rerank mode
+uses both: under bad news, a cheerful candidate is passed over for the next one (`chatbot.bot`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+BAD_NEWS_AT = -0.3  # a message's VADER compound at or below this is bad news
+CHEERFUL_AT = 0.5  # a reply's compound at or above this is cheerful
+BAD_NEWS = re.compile(
+    r"\b(died|dead|death|passed away|put (him|her|it|them|our \w+) down|funeral|hospital|"
+    r"cancer|tumou?r|surgery|sick|ill|disease|divorc\w*|splitting up|broke up|dumped|"
+    r"fired|laid off|lost (my|our|her|his)|miss (him|her|them|my)|homesick|lonely|alone|"
+    r"depress\w*|anxious|anxiety|panic|scared|worried|stress\w*|exhausted|crying|cried|"
+    r"fail\w*|rejected|broke my|broken into|accident|crash|wrecked|"
+    # a loss or a refusal without a sentiment word: "i didn't get the job", "nobody came"
+    r"lost|losing|(didn'?t|did not|couldn'?t|can'?t|won'?t) (get|make|afford|pass|find)|"
+    r"nobody|no one|stopped talking|mean to me|ignor\w+ me|doesn'?t (recognize|remember) me)\b")
+
+
+@lru_cache(maxsize=1)
+def _analyzer():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def valence(text: str) -> float:
+    """VADER's compound score in [-1, 1]."""
+    return float(_analyzer().polarity_scores(text)["compound"])
+
+
+def is_bad_news(text: str) -> bool:
+    return valence(text) <= BAD_NEWS_AT or bool(BAD_NEWS.search(" ".join(text.lower().split())))
+
+
+CHEER = re.compile(r"\b(awesome|great|good|cool|nice|amazing|exciting|excited|fun|funny|"
+                   r"congrat\w*|lucky|glad|happy|yay|wow|lol|haha\w*|hehe\w*|love)\b")
+SYMPATHY = re.compile(r"\b(sorry|hope|better|sad|hang in|condolences?|miss|terrible|"
+                      r"awful|sucks|poor|oh no|hugs?|here for you|what happened)\b")
+
+
+def is_cheerful(text: str) -> bool:
+    text = " ".join(text.lower().split())
+    if SYMPATHY.search(text):
+        return False
+    return bool(CHEER.search(text)) or valence(text) >= CHEERFUL_AT
