@@ -34,14 +34,14 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "judging"
 FLAGS = "TGHRC"
 
 
-def prompts() -> list[tuple[str, list[str]]]:
-    """(kind, history) for every single prompt and three-turn conversation."""
-    out = [("single", [line.strip()]) for line in
-           (DATA / "single_prompts.txt").read_text().splitlines() if line.strip()]
-    for line in (DATA / "conversations.tsv").read_text().splitlines():
-        if line.strip():
-            out.append(("conversation", line.split("\t")))
-    return out
+def prompts(limit: int = 0) -> list[tuple[str, list[str]]]:
+    """(kind, history) for every single prompt and three-turn conversation (the first `limit`
+    of each when given)."""
+    singles = [("single", [line.strip()]) for line in
+               (DATA / "single_prompts.txt").read_text().splitlines() if line.strip()]
+    conversations = [("conversation", line.split("\t")) for line in
+                     (DATA / "conversations.tsv").read_text().splitlines() if line.strip()]
+    return singles[: limit or None] + conversations[: limit or None]
 
 
 def load_system(spec: str):
@@ -70,13 +70,13 @@ def shown(kind: str, history: list[str]) -> str:
     return " | ".join(f"{'AB'[i % 2]}: {turn}" for i, turn in enumerate(history))
 
 
-def write(systems: list[str], out: Path, seed: int) -> dict:
+def write(systems: list[str], out: Path, seed: int, limit: int = 0) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     items = []
     for spec in systems:
         name, reply = load_system(spec)
         rows = []
-        for kind, history in prompts():
+        for kind, history in prompts(limit):
             text = " ".join(reply(history).split()) or "(no reply)"
             rows.append((kind, history, text))
             items.append((name, kind, shown(kind, history), text))
@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                    "NAME=retrieval:BUNDLE (repeat for each system)")
     w.add_argument("--out", default="artifacts/judging")
     w.add_argument("--seed", type=int, default=2026)
+    w.add_argument("--limit", type=int, default=0, help="the first N prompts of each set (0 = all)")
     s = sub.add_parser("score", help="score the grades*.tsv files against the key")
     s.add_argument("--out", default="artifacts/judging")
     d = sub.add_parser("sad", help="the share of cheerful replies to sad messages")
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         if args.command == "write":
-            result = write(args.system, Path(args.out), args.seed)
+            result = write(args.system, Path(args.out), args.seed, args.limit)
         elif args.command == "sad":
             result = sad(args.system)
         else:

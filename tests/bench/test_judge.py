@@ -10,13 +10,14 @@ def test_write_shuffles_every_system_together_and_score_reads_the_grades(tiny_bu
                                                                          capsys):
     out = tmp_path / "judging"
     assert main(["write", "--system", f"tiny={tiny_bundle}@greedy",
-                 "--system", f"retrieval=retrieval:{tiny_bundle}", "--out", str(out)]) == 0
+                 "--system", f"retrieval=retrieval:{tiny_bundle}", "--out", str(out),
+                 "--limit", "12"]) == 0
     items = list(csv.reader((out / "items.tsv").read_text().splitlines(), delimiter="\t"))
     key = {row[0]: row[1]
            for row in csv.reader((out / "key.tsv").read_text().splitlines(), delimiter="\t")}
-    assert len(items) == 2 * len(prompts()) == len(key)
+    assert len(items) == 2 * len(prompts(12)) == 2 * 24 == len(key)
     assert all(len(row) == 3 for row in items)  # id, prompt, reply: nothing names the system
-    assert [key[row[0]] for row in items[:20]] != ["tiny"] * 10 + ["retrieval"] * 10
+    assert [key[row[0]] for row in items] != ["tiny"] * 24 + ["retrieval"] * 24  # shuffled
     with open(out / "grades.tsv", "w") as f:
         for row in items:
             f.write(f"{row[0]}\t{2 if key[row[0]] == 'retrieval' else 0}\tG\n")
