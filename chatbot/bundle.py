@@ -126,12 +126,21 @@ def _load_memory(file: Path):
 
 
 def _load_model(file: Path):
+    """The Keras model in `file`. One failed load is tried again: twice on this project's busy
+    2-core machine a load of an intact scorer.keras raised ValueError and the same load then
+    passed (not reproduced in 20 more tries); a corrupt file fails both times."""
+    import logging
+
     import keras
 
-    try:
-        return keras.models.load_model(file, compile=False)
-    except Exception as exc:  # keras raises many types for a corrupt archive
-        raise BundleError(f"{file}: cannot load model ({type(exc).__name__})") from exc
+    for attempt in (1, 2):
+        try:
+            return keras.models.load_model(file, compile=False)
+        except Exception as exc:  # keras raises many types for a corrupt archive
+            logging.getLogger(__name__).warning("loading %s failed (attempt %d): %s: %s", file,
+                                                attempt, type(exc).__name__, str(exc)[:300])
+            if attempt == 2:
+                raise BundleError(f"{file}: cannot load model ({type(exc).__name__})") from exc
 
 
 def save_model(model, config: ModelConfig, out: str | Path, name: str = MODEL_FILE) -> Path:

@@ -26,9 +26,9 @@ from keras import layers, ops
 from chatbot.config import ScorerConfig
 
 MAX_SCALE = math.log(100.0)  # the softmax temperature may not fall below 0.01
-# A fit (cosine) at or above these reads as "fits well" / "fits somewhat" in "Why this reply?";
-# chosen from the shipped scorer's test split (docs/benchmarks.md): the true reply's fit is
-# above FIT_WELL for about half the contexts, a random reply's almost never.
+# A fit (cosine) at or above these reads as "fits well" / "fits somewhat" in "Why this reply?".
+# On 2,000 test contexts of the shipped scorer: the true reply reaches FIT_WELL for 39% and
+# FIT_SOME for 91%; a random test reply for 2.4% and 38%.
 FIT_WELL, FIT_SOME = 0.5, 0.3
 
 
