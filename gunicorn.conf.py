@@ -11,10 +11,11 @@ that is how a new model goes live without dropping connections.
 import os
 
 # One model per worker: size workers by memory (a worker with the shipped model is about 550 MB
-# resident, TensorFlow included: docs/benchmarks.md), not by cores. Threads (gthread) let one worker hold many requests at once: a
-# thread waiting for its reply only waits on the worker's batching queue (chatbot/batching.py),
-# which decodes all waiting requests in one call, so the thread count is the most requests one
-# batch can gather. TensorFlow releases the GIL while it computes.
+# resident, TensorFlow included: docs/benchmarks.md), not by cores. Threads (gthread) let one
+# worker hold many requests at once: a thread waiting for its reply only waits on the worker's
+# batching queue (chatbot/batching.py), which decodes all waiting requests in one call, so the
+# thread count is the most requests one batch can gather. TensorFlow releases the GIL while it
+# computes.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))

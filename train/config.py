@@ -126,18 +126,25 @@ def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     for group, cls in (("training", TrainConfig), ("model", ModelConfig)):
-        g = p.add_argument_group(group)
-        for field in dataclasses.fields(cls):
-            flag = "--" + field.name.replace("_", "-")
-            flags = [flag, "--from"] if field.name == "data" else [flag]
-            default = field.default
-            if isinstance(default, bool):
-                g.add_argument(*flags, default=None, action=argparse.BooleanOptionalAction,
-                               help=f"{HELP.get(field.name, '')} (default: {default})")
-            else:
-                g.add_argument(*flags, dest=field.name, type=type(default), default=None,
-                               help=f"{HELP.get(field.name, '')} (default: {default})")
+        add_flags(p.add_argument_group(group), cls, HELP, aliases={"data": ["--from"]})
     return p
+
+
+def add_flags(group, cls, help: dict[str, str], skip=(), aliases=None) -> None:
+    """One flag per field of the dataclass `cls` (booleans get --no-...), each defaulting to
+    None so that only flags given on the command line override the dataclass's defaults."""
+    aliases = aliases or {}
+    for field in dataclasses.fields(cls):
+        if field.name in skip:
+            continue
+        flags = ["--" + field.name.replace("_", "-"), *aliases.get(field.name, [])]
+        text = f"{help.get(field.name, '')} (default: {field.default})"
+        if isinstance(field.default, bool):
+            group.add_argument(*flags, default=None, action=argparse.BooleanOptionalAction,
+                               help=text)
+        else:
+            group.add_argument(*flags, dest=field.name, type=type(field.default), default=None,
+                               help=text)
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:

@@ -44,6 +44,7 @@ from chatbot.bundle import (
 from chatbot.config import ConfigError, ModelConfig, ScorerConfig, replace_checked
 from chatbot.reply_memory import build_memory, distinct_replies
 from chatbot.tokenizer import Tokenizer
+from train.config import add_flags
 
 POOL_BATCHES = 50  # batches sorted by length together: little padding, still shuffled
 
@@ -119,17 +120,7 @@ def parser() -> argparse.ArgumentParser:
     for group, cls, skip in (("training", ScorerTrainConfig, ()),
                              ("scorer", ScorerConfig, ("vocab_size", "max_src_len",
                                                        "max_tgt_len", "context_turns"))):
-        g = p.add_argument_group(group)
-        for field in dataclasses.fields(cls):
-            if field.name in skip:
-                continue
-            flag = "--" + field.name.replace("_", "-")
-            if isinstance(field.default, bool):
-                g.add_argument(flag, default=None, action=argparse.BooleanOptionalAction,
-                               help=f"{HELP.get(field.name, '')} (default: {field.default})")
-            else:
-                g.add_argument(flag, dest=field.name, type=type(field.default), default=None,
-                               help=f"{HELP.get(field.name, '')} (default: {field.default})")
+        add_flags(p.add_argument_group(group), cls, HELP, skip)
     return p
 
 
