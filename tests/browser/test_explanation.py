@@ -242,7 +242,9 @@ def test_admin_transcript_shows_the_same_panel(page, server):
     page.goto(f"{server.url}/admin/transcripts/{conversation_id}")
     page.locator(".turn.bot").last.get_by_role("button", name="Why this reply?").click()
     dialog = page.locator("#explain")
-    expect(dialog.locator(".ex-summary")).to_have_text(re.compile(r"^Lembra wrote “"))
+    # The tiny model's sampled reply decides which sentence opens the panel; either is the panel's.
+    expect(dialog.locator(".ex-summary")).to_have_text(
+        re.compile(r"^(Lembra wrote “|Lembra's reply did not lean on any one word)"))
     expect(dialog.locator(".ex-turn-label")).to_have_text(["You"])
     dialog.locator(".ex-reply-word").first.focus()
     expect(page.locator(".turn.user .bubble-word")).to_have_count(6)
