@@ -198,14 +198,20 @@ class ModelSwitch(Base):
 POOL = {"pool_size": 5, "max_overflow": 27}
 
 
+def sqlite_file(url) -> str:
+    """The file a SQLite URL names ("" for none or :memory:), a URI filename included
+    (sqlite:///file:/path/db?mode=ro&uri=true names /path/db)."""
+    database = (url.database or "").removeprefix("file:").split("?")[0]
+    return "" if database == ":memory:" else database
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **POOL)
-    # A URI filename (sqlite:///file:/path/db?mode=ro&uri=true) names a path too.
-    database = (parsed.database or "").removeprefix("file:").split("?")[0]
-    if database and database != ":memory:" and parsed.query.get("mode") != "ro":
+    database = sqlite_file(parsed)
+    if database and parsed.query.get("mode") != "ro":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **POOL)
 
@@ -263,7 +269,7 @@ def write_problem(url: str) -> str | None:
         return None
     if parsed.query.get("mode") == "ro" or parsed.database.startswith("file:") and "mode=ro" in url:
         return "read-only"
-    path = Path(parsed.database.removeprefix("file:").split("?")[0])
+    path = Path(sqlite_file(parsed))
     folder = path.parent if str(path.parent) else Path(".")
     if path.exists() and not os.access(path, os.W_OK):
         return "read-only"

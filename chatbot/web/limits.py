@@ -20,6 +20,7 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.engine import make_url
 
+from chatbot.storage.db import sqlite_file
 from chatbot.web import limit_store
 from chatbot.web.errors import http_error
 from chatbot.web.visitor import cookie_visitor
@@ -46,9 +47,8 @@ def default_storage_uri(app: Flask) -> str:
     """A SQLite file every worker of this deployment opens: beside a SQLite database, else in the
     instance folder."""
     url = make_url(app.config["DATABASE_URL"])
-    # A URI filename (sqlite:///file:/path/db?mode=ro&uri=true) names the same file.
-    database = (url.database or "").removeprefix("file:").split("?")[0]
-    if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+    database = sqlite_file(url)
+    if url.get_backend_name() == "sqlite" and database:
         path = Path(database).with_name(Path(database).name + "-ratelimits")
     else:
         path = Path(app.instance_path) / "ratelimits.db"
