@@ -51,8 +51,8 @@ class NaiveStep(keras.Model):
         token, h, c, values, keys, mask = inputs
         from chatbot.model import LSTMState, Memory
 
-        logits, state, _, _ = self.seq2seq.decode_step(token, LSTMState(h, c),
-                                                       Memory(values, keys, mask))
+        logits, state, *_ = self.seq2seq.decode_step(token, LSTMState(h, c),
+                                                     Memory(values, keys, mask))
         return logits, state.h, state.c
 
 

@@ -63,6 +63,15 @@ class ModelConfig:
     max_src_len: int = 64
     max_tgt_len: int = 32
     context_turns: int = 3  # turns of history the encoder reads (1 = single-turn)
+    # Retrieve and refine (Weston et al., 2018): the encoder first reads up to this many pieces
+    # of an example reply, then the <ex> piece, then the context; 0 = no example.
+    max_exemplar_len: int = 0
+    copy: bool = False  # a pointer-generator copy gate (See et al., 2017) mixes in attention
+
+    @property
+    def max_source_len(self) -> int:
+        """The longest encoder input: example, <ex> and context."""
+        return self.max_src_len + (self.max_exemplar_len + 1 if self.max_exemplar_len else 0)
 
     @property
     def dec_units(self) -> int:
@@ -75,6 +84,10 @@ class ModelConfig:
                      "max_tgt_len", "context_turns"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be positive")
+        if self.max_exemplar_len < 0:
+            raise ConfigError("max_exemplar_len must be 0 or more")
+        if self.copy and self.arch != "attention":
+            raise ConfigError("copy needs arch 'attention': it copies through the attention")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError("dropout must be in [0, 1)")
 

@@ -30,14 +30,15 @@ TOP_PIECES = 8  # explanations keep the likeliest pieces at each step (specials 
 
 
 def _mask_logits(logits, step, min_len, history, no_repeat_ngram, repetition_penalty, blank_id,
-                 banned_first):
+                 banned_first, exemplar_id=Tokenizer.pad_id):
     """Forbid special tokens, the first pieces in `banned_first` (B, K) at step 0, an early end of
     reply (before min_len, or before any token that is more than a bare word boundary, so no reply
     reads as empty), and repeating any n-gram already generated; make any token already used less
     likely (Keskar et al., 2019: divide by the penalty)."""
     vocab = tf.shape(logits)[1]
     logits = tf.cond(step == 0, lambda: _ban(logits, banned_first), lambda: logits)
-    banned = tf.constant([Tokenizer.pad_id, Tokenizer.unk_id, Tokenizer.bos_id, Tokenizer.sep_id])
+    banned = tf.constant([Tokenizer.pad_id, Tokenizer.unk_id, Tokenizer.bos_id, Tokenizer.sep_id,
+                          exemplar_id])
     special = tf.reduce_sum(tf.one_hot(banned, vocab), 0) > 0  # (V,)
     written = tf.range(tf.shape(history)[1])[None, :] < step
     has_text = tf.reduce_any(tf.logical_and(written, tf.not_equal(history, blank_id)), 1)  # (B,)
@@ -124,9 +125,11 @@ class CompiledDecoder:
     """Greedy, sampling and beam search over one model, traced once each, plus teacher-forced
     replay (`force`, for explanations) and scoring (`score`, for reranking)."""
 
-    def __init__(self, model, blank_id: int = Tokenizer.unk_id):
+    def __init__(self, model, blank_id: int = Tokenizer.unk_id, exemplar_id: int | None = None):
         self.model = model
         self.blank_id = blank_id  # the tokenizer's bare "\u2581" piece, see _mask_logits
+        # <ex> is never written; pad stands in (always banned) for a tokenizer without it
+        self.exemplar_id = Tokenizer.pad_id if exemplar_id is None else exemplar_id
         ids = tf.TensorSpec([None, None], tf.int32)
         scalar_i, scalar_f = tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)
         self.sample = tf.function(self._sample, reduce_retracing=False, input_signature=[
@@ -177,7 +180,7 @@ class CompiledDecoder:
         replies, not of its longest one (most steps would otherwise compute rows that are done).
         `rows` maps live rows to request rows."""
         memory, state, token = self._start(source)
-        (values, keys, mask), (h, c) = memory, state
+        (values, keys, mask, ids), (h, c) = memory, state
         batch, src_len = tf.shape(source)[0], tf.shape(source)[1]
         rows = tf.range(batch)
         history = tf.zeros([batch, max_len], tf.int32)  # by request row; 0 (pad) after the end
@@ -191,13 +194,14 @@ class CompiledDecoder:
                 (h, tf.TensorShape([None, None])), (c, tf.TensorShape([None, None])),
                 (values, tf.TensorShape([None, None, None])),
                 (keys, tf.TensorShape([None, None, None])), (mask, tf.TensorShape([None, None])),
+                (ids, tf.TensorShape([None, None])),
             ])
-            logits, (h, c), step_gates, weights = self.model.decode_step(
-                token, LSTMState(h, c), Memory(values, keys, mask))
+            logits, (h, c), step_gates, weights, _ = self.model.decode_step(
+                token, LSTMState(h, c), Memory(values, keys, mask, ids))
             raw = tf.nn.log_softmax(tf.cast(logits, tf.float32))
             logits = _mask_logits(tf.cast(logits, tf.float32), step, min_len,
                                   tf.gather(history, rows), no_repeat_ngram, repetition_penalty,
-                                  self.blank_id, banned_first)
+                                  self.blank_id, banned_first, self.exemplar_id)
             if temperature > 0.0:
                 token = _sample_tokens(logits, temperature, top_k, top_p,
                                        tf.stack([seed[0], seed[1] + step]))
@@ -216,7 +220,7 @@ class CompiledDecoder:
             if not tf.reduce_all(live):
                 keep = tf.where(live)[:, 0]
                 rows, token, h, c = (tf.gather(t, keep) for t in (rows, token, h, c))
-                values, keys, mask = (tf.gather(t, keep) for t in (values, keys, mask))
+                values, keys, mask, ids = (tf.gather(t, keep) for t in (values, keys, mask, ids))
             step += 1
         return {
             "tokens": history[:, :step],
@@ -235,18 +239,18 @@ class CompiledDecoder:
         steps = tf.shape(target)[1]
         arrays = {name: tf.TensorArray(tf.float32, size=steps)
                   for name in ("attention", "gates", "input", "forget", "output", "candidate",
-                               "cell", "hidden", "top_p", "chosen_p")}
+                               "cell", "hidden", "top_p", "chosen_p", "p_gen")}
         top_ids = tf.TensorArray(tf.int32, size=steps)
         cell_start = tf.cast(state.c, tf.float32)
         for step in tf.range(steps):
-            logits, state, g, weights = self.model.decode_step(token, state, memory)
+            logits, state, g, weights, p_gen = self.model.decode_step(token, state, memory)
             probs = tf.nn.softmax(tf.cast(logits, tf.float32))
             best_p, best_ids = tf.math.top_k(probs, k=TOP_PIECES)
             token = target[:, step]
             values = {"attention": weights, "gates": _gate_means(g), "input": g.input,
                       "forget": g.forget, "output": g.output, "candidate": g.candidate,
                       "cell": state.c, "hidden": state.h, "top_p": best_p,
-                      "chosen_p": tf.gather(probs, token, batch_dims=1)}
+                      "chosen_p": tf.gather(probs, token, batch_dims=1), "p_gen": p_gen}
             arrays = {name: arrays[name].write(step, tf.cast(values[name], tf.float32))
                       for name in arrays}
             top_ids = top_ids.write(step, best_ids)
@@ -281,10 +285,10 @@ class CompiledDecoder:
         token = tf.fill([flat], Tokenizer.bos_id)
         step = tf.constant(0)
         while step < max_len and not tf.reduce_all(finished):
-            logits, state, step_gates, weights = self.model.decode_step(token, state, memory)
+            logits, state, step_gates, weights, _ = self.model.decode_step(token, state, memory)
             logp = _mask_logits(tf.nn.log_softmax(tf.cast(logits, tf.float32)), step, min_len,
                                 history, no_repeat_ngram, repetition_penalty, self.blank_id,
-                                banned_first)
+                                banned_first, self.exemplar_id)
             token, gather, scores, lengths, finished = _beam_select(
                 logp, scores, lengths, finished, alpha, k)
             state = LSTMState(tf.gather(state.h, gather), tf.gather(state.c, gather))

@@ -8,6 +8,14 @@ Attention is Luong et al. (2015), "general" score: score(h_t, s) = h_t W_a s, th
 attentional hidden state h~_t = tanh(W_c [c_t; h_t]). With `arch="baseline"` there is no
 attention: the decoder sees only the encoder's final state (Sutskever et al., 2014).
 
+With `copy` (the pointer-generator of See et al., 2017) each step also computes
+p_gen = sigmoid(w [h~_t; h_t; y_{t-1}] + b) and writes from the mixture
+p(w) = p_gen * softmax(logits)(w) + (1 - p_gen) * sum of the attention on the source positions
+holding w, so a word it reads (a name, "hiking") can be written even where the vocabulary
+distribution finds it unlikely. The model then returns log p(w) where it returned logits:
+softmax and log_softmax leave a log-distribution unchanged, so the loss, the searches and the
+scoring read it as they read logits.
+
 Written with `keras.ops` only, so the same code trains under the JAX backend on a GPU.
 """
 
@@ -22,6 +30,8 @@ from chatbot.config import ModelConfig
 from chatbot.lstm import lstm_step
 
 NEG_INF = -1e9
+COPY_BIAS = 3.0  # p_gen starts near 0.95: a model fine-tuned with the gate starts as its parent
+TINY = 1e-20  # log(0) guard for words that are nowhere in the source
 
 
 class LSTMState(NamedTuple):
@@ -37,6 +47,7 @@ class Memory(NamedTuple):
     values: object  # encoder outputs (B, S, 2U)
     keys: object  # values projected by W_a, so a step's score is one batched dot (B, S, 2U)
     mask: object  # true at real source tokens (B, S)
+    ids: object = None  # the source ids (B, S), where the copy gate copies from
 
 
 @keras.saving.register_keras_serializable(package="lembra")
@@ -96,6 +107,9 @@ class Seq2Seq(keras.Model):
             self.projection = layers.Dense(cfg.embed_dim, use_bias=False, name="tied_projection")
         else:
             self.projection = layers.Dense(cfg.vocab_size, use_bias=False, name="projection")
+        if cfg.copy:
+            self.copy_gate = layers.Dense(1, name="copy_gate",
+                                          bias_initializer=keras.initializers.Constant(COPY_BIAS))
         self.dropout = layers.Dropout(cfg.dropout)
         # Only TensorFlow traces the gather's data-dependent shape; JAX's jit needs static ones.
         self.real_positions_only = keras.backend.backend() == "tensorflow"
@@ -115,6 +129,8 @@ class Seq2Seq(keras.Model):
         else:
             self.bridge.build((None, cfg.dec_units))
         self.projection.build((None, cfg.embed_dim))
+        if cfg.copy:
+            self.copy_gate.build((None, 2 * cfg.embed_dim + cfg.dec_units))
         self.output_bias = self.add_weight(shape=(cfg.vocab_size,), name="output_bias",
                                            initializer="zeros")
         self.built = True
@@ -131,13 +147,21 @@ class Seq2Seq(keras.Model):
         dec = self.decoder_lstm(y, initial_state=list(state), training=training)  # (B, T, 2U)
         dec = self.dropout(dec, training=training)
         if self.cfg.arch == "attention":
-            states, _ = self.attention(dec, memory.values, memory.keys, memory.mask)
+            states, weights = self.attention(dec, memory.values, memory.keys, memory.mask)
         else:
             states = self.bridge(dec)
+        if self.cfg.copy:
+            gate = self.copy_gate(ops.concatenate([states, dec, y], -1))[..., 0]  # (B, T)
+            ids = ops.repeat(ops.expand_dims(source, 1), ops.shape(target_in)[1], axis=1)
         if training and self.real_positions_only:
             # The output layer is most of a step's work and padding is much of a batch.
             states = real_positions(states, target_in)
-        return self.logits(self.dropout(states, training=training))
+            if self.cfg.copy:
+                gate, weights, ids = (real_positions(t, target_in) for t in (gate, weights, ids))
+        logits = self.logits(self.dropout(states, training=training))
+        if self.cfg.copy:
+            return copy_mixture(logits, gate, weights, ids)
+        return logits
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if training and self.real_positions_only and y is not None:
@@ -156,10 +180,12 @@ class Seq2Seq(keras.Model):
         h = ops.concatenate([h_fw, h_bw], -1)
         c = ops.concatenate([c_fw, c_bw], -1)
         keys = self.attention.keys(x) if self.cfg.arch == "attention" else x
-        return Memory(x, keys, mask), LSTMState(h, c)
+        return Memory(x, keys, mask, source), LSTMState(h, c)
 
     def decode_step(self, token, state: LSTMState, memory: Memory):
-        """One generated token. token (B,) -> logits (B, V), the new LSTMState, gates, attention (B, S)."""
+        """One generated token. token (B,) -> logits (B, V) (with the copy gate, the mixture's
+        log-probabilities), the new LSTMState, gates, attention (B, S) and p_gen (B,): 1 when
+        all came from the vocabulary distribution, as it always does without the gate."""
         cell = self.decoder_lstm.cell
         x = self.embedding(token)  # (B, E)
         h, c, gates = lstm_step(x, state.h, state.c, cell.kernel, cell.recurrent_kernel, cell.bias)
@@ -170,7 +196,12 @@ class Seq2Seq(keras.Model):
         else:
             states = self.bridge(h)
             weights = ops.zeros_like(ops.cast(memory.mask, h.dtype))
-        return self.logits(states), LSTMState(h, c), gates, weights
+        logits = self.logits(states)
+        if not self.cfg.copy:
+            return logits, LSTMState(h, c), gates, weights, ops.ones_like(h[:, 0])
+        gate = self.copy_gate(ops.concatenate([states, h, x], -1))[:, 0]
+        return (copy_mixture(logits, gate, weights, memory.ids), LSTMState(h, c), gates, weights,
+                ops.sigmoid(ops.cast(gate, "float32")))
 
     def logits(self, states):
         if self.cfg.tie_embeddings:
@@ -187,6 +218,31 @@ def real_positions(values, target_in):
     flat = ops.reshape(values, (-1, *ops.shape(values)[2:]))
     index = ops.where(ops.reshape(ops.not_equal(target_in, 0), (-1,)))[0]
     return ops.take(flat, index, axis=0)
+
+
+def copy_mixture(logits, gate, weights, ids):
+    """log p of the pointer-generator mixture (see the module docstring), in float32.
+
+    logits (..., V); gate (...) the pre-sigmoid p_gen; weights (..., S) the attention; ids (..., S)
+    the source ids. The copy distribution is the attention summed into the vocabulary by a
+    scatter (duplicates add up), never a (..., S, V) one-hot. Both halves are mixed in log space
+    (log p_gen + log_softmax and log(1 - p_gen) + log copy), so neither underflows.
+    """
+    logits = ops.cast(logits, "float32")
+    gate = ops.cast(gate, "float32")
+    weights = ops.cast(weights, "float32")
+    shape = ops.shape(logits)
+    vocab = shape[-1]
+    flat_w = ops.reshape(weights, (-1, ops.shape(weights)[-1]))  # (R, S)
+    flat_ids = ops.reshape(ops.cast(ids, "int32"), ops.shape(flat_w))
+    rows = ops.repeat(ops.expand_dims(ops.arange(ops.shape(flat_w)[0], dtype="int32"), 1),
+                      ops.shape(flat_w)[1], axis=1)
+    index = ops.stack([ops.reshape(rows, (-1,)), ops.reshape(flat_ids, (-1,))], axis=1)
+    copied = ops.scatter(index, ops.reshape(flat_w, (-1,)), (ops.shape(flat_w)[0], vocab))
+    copied = ops.reshape(copied, shape)
+    generated = ops.log_softmax(logits, axis=-1) + ops.expand_dims(ops.log_sigmoid(gate), -1)
+    pointed = ops.log(copied + TINY) + ops.expand_dims(ops.log_sigmoid(-gate), -1)
+    return ops.logaddexp(generated, pointed)
 
 
 def build_model(config: ModelConfig) -> Seq2Seq:

@@ -123,7 +123,10 @@ class CompiledScorer:
     def _encode(self, ids, side: str, cap: int) -> np.ndarray:
         """Sorted by length and padded per batch, so long rows do not pad short ones."""
         rows = [list(r[:cap]) if side == "reply" else list(r[-cap:]) for r in ids]
-        rows = [r or [1] for r in rows]  # an empty text reads as one unknown piece
+        # An empty text reads as one unknown piece, and so does a piece the scorer never had
+        # (<ex>, which a retrieve-and-refine tokenizer adds after the scorer was trained).
+        vocab = self.cfg.vocab_size
+        rows = [[t if t < vocab else 1 for t in r] or [1] for r in rows]
         out = np.zeros((len(rows), self.cfg.dim), np.float32)
         order = np.argsort([len(r) for r in rows], kind="stable")
         for start in range(0, len(order), self.batch_size):

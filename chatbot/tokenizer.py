@@ -2,6 +2,9 @@
 
 The unigram model lives in the bundle beside the weights as `tokenizer.model`. Ids are fixed:
 0 pad, 1 unk, 2 bos, 3 eos, 4 the turn separator that joins context turns for the encoder.
+A tokenizer of a retrieve-and-refine model also has <ex>, which ends the example reply the
+encoder reads before the context; `add_exemplar_piece` gives an older tokenizer that piece last,
+so every id it had keeps its meaning.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 import sentencepiece as spm
 
 SEP = "<sep>"
+EXEMPLAR = "<ex>"
 
 
 class Tokenizer:
@@ -22,6 +26,14 @@ class Tokenizer:
         self.sp = spm.SentencePieceProcessor(model_file=str(model_path))
         self._by_spelling: dict[str, list[int]] | None = None  # built on first use
         assert self.sp.piece_to_id(SEP) == self.sep_id, "tokenizer lacks the <sep> symbol"
+        found = self.sp.piece_to_id(EXEMPLAR)
+        self.exemplar_id: int | None = None if found == self.unk_id else found
+
+    @property
+    def special_ids(self) -> set[int]:
+        """Ids a reply never contains: pad, unk, bos, sep and <ex> (eos only ends it)."""
+        ids = {self.pad_id, self.unk_id, self.bos_id, self.sep_id}
+        return ids | ({self.exemplar_id} if self.exemplar_id is not None else set())
 
     @property
     def vocab_size(self) -> int:
@@ -45,10 +57,19 @@ class Tokenizer:
             ids.extend(self.encode(turn))
         return ids[-max_len:] if ids else [self.unk_id]
 
+    def encode_source(self, turns: Sequence[str], exemplar: str | None, max_turns: int,
+                      max_len: int, max_exemplar: int) -> list[int]:
+        """What a retrieve-and-refine encoder reads: the example reply (its first `max_exemplar`
+        pieces) and <ex>, then the context; the context alone without an example."""
+        context = self.encode_context(turns, max_turns, max_len)
+        if exemplar is None or not max_exemplar or self.exemplar_id is None:
+            return context
+        return self.encode(exemplar)[:max_exemplar] + [self.exemplar_id] + context
+
     def decode(self, ids: Iterable[int]) -> str:
         """Whitespace collapsed as in `normalize`: a sampled bare "\u2581" before a "\u2581word" piece
         would otherwise show two spaces, and the text would not re-encode to the same pieces."""
-        keep = [int(i) for i in ids if int(i) > self.sep_id]
+        keep = [int(i) for i in ids if int(i) > self.sep_id and int(i) != self.exemplar_id]
         return " ".join(self.sp.decode(keep).split())
 
     def starting_pieces(self, text: str) -> list[int]:
@@ -57,6 +78,8 @@ class Tokenizer:
         if self._by_spelling is None:
             self._by_spelling = {}
             for i in range(self.sep_id + 1, self.vocab_size):
+                if i == self.exemplar_id:
+                    continue
                 spelled = self.sp.id_to_piece(i).replace("\u2581", " ")
                 self._by_spelling.setdefault(spelled.strip(), []).append(i)
         text = normalize(text)
@@ -80,7 +103,7 @@ class Tokenizer:
             vocab_size=vocab_size,
             hard_vocab_limit=False,
             pad_id=0, unk_id=1, bos_id=2, eos_id=3,
-            user_defined_symbols=[SEP],
+            user_defined_symbols=[SEP, EXEMPLAR],
             character_coverage=0.9995,
             input_sentence_size=2_000_000,
             shuffle_input_sentence=True,
@@ -95,3 +118,18 @@ class Tokenizer:
 def normalize(text: str) -> str:
     """Lower-case and collapse whitespace: chat text is noisy and the corpus is small."""
     return " ".join(text.lower().split())
+
+
+def add_exemplar_piece(model_path: str | Path, out_path: str | Path) -> Tokenizer:
+    """Copy a tokenizer, adding <ex> as its last piece when it lacks one (ids before it kept)."""
+    from sentencepiece import sentencepiece_model_pb2 as model_pb2
+
+    proto = model_pb2.ModelProto()
+    proto.ParseFromString(Path(model_path).read_bytes())
+    if not any(p.piece == EXEMPLAR for p in proto.pieces):
+        piece = proto.pieces.add()
+        piece.piece, piece.score = EXEMPLAR, 0.0
+        piece.type = model_pb2.ModelProto.SentencePiece.USER_DEFINED
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_path).write_bytes(proto.SerializeToString())
+    return Tokenizer(out_path)

@@ -37,6 +37,41 @@ def tiny_bundle(tmp_path_factory):
     return out
 
 
+TINY_SCORER_ARGS = ["--max-pairs", "300", "--epochs", "2", "--batch-size", "32", "--units", "16",
+                    "--dim", "16", "--valid-pairs", "64", "--eval-limit", "60", "--seed", "5"]
+
+
+@pytest.fixture(scope="session")
+def scored_bundle(tiny_bundle, tmp_path_factory):
+    """The tiny bundle with a relevance scorer and its reply memory (train.train_scorer)."""
+    import shutil
+
+    from train.train_scorer import main
+
+    path = tmp_path_factory.mktemp("scored") / "bundle"
+    shutil.copytree(tiny_bundle, path)
+    work = path.parent / "work"
+    assert main(["--model", str(path), "--work", str(work), *TINY_SCORER_ARGS]) == 0
+    return path
+
+
+@pytest.fixture(scope="session")
+def refine_bundle(scored_bundle, tmp_path_factory):
+    """A retrieve-and-refine model with the copy gate, fine-tuned from the scored tiny bundle
+    (examples from its memory), which then gets the parent's scorer and memory."""
+    import shutil
+
+    from chatbot.bundle import MEMORY_FILE, SCORER_FILE
+    from train.train import main
+
+    out = tmp_path_factory.mktemp("refine") / "bundle"
+    assert main([*TINY_MODEL_ARGS, "--epochs", "1", "--init-from", str(scored_bundle),
+                 "--max-exemplar-len", "8", "--copy", "--out", str(out)]) == 0
+    for name in (SCORER_FILE, MEMORY_FILE):
+        shutil.copyfile(scored_bundle / name, out / name)
+    return out
+
+
 @pytest.fixture(scope="session")
 def bot(tiny_bundle):
     """The tiny bundle loaded once per session."""

@@ -42,6 +42,9 @@ class TrainConfig:
     schedule: str = "cosine"  # learning rate: cosine (warm-up, then decay to a tenth) or constant
     warmup: float = 0.02  # share of training spent raising the learning rate from zero
     ema: float = 0.0  # keep an exponential moving average of the weights (e.g. 0.999; 0 = off)
+    alpha: float = 0.4  # retrieve and refine: share of pairs whose example is their own reply
+    no_exemplar: float = 0.1  # retrieve and refine: share of pairs with no example
+    exemplars_from: str = ""  # the bundle whose scorer and memory give examples (default: init_from)
 
     def validate(self) -> None:
         if self.corpus not in CORPORA:
@@ -66,6 +69,9 @@ class TrainConfig:
             raise ValueError("warmup must be in [0, 1)")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError("ema must be in [0, 1)")
+        if not (0.0 <= self.alpha <= 1.0 and 0.0 <= self.no_exemplar <= 1.0
+                and self.alpha + self.no_exemplar <= 1.0):
+            raise ValueError("alpha and no_exemplar must be shares in [0, 1] summing to at most 1")
 
     def save(self, path: str | Path) -> None:
         """As JSON beside the weights; a database URL's password is not saved."""
@@ -108,6 +114,14 @@ HELP = {
     "warmup": "share of training spent warming the learning rate up from zero",
     "ema": "exponential moving average of the weights (e.g. 0.999); the bundle keeps the average "
            "or the best checkpoint, whichever has the lower validation loss (0 = off)",
+    "alpha": "retrieve and refine: share of training pairs whose example is their own reply "
+             "(alpha-blending, Roller et al. 2020)",
+    "no_exemplar": "retrieve and refine: share of training pairs shown no example",
+    "exemplars_from": "retrieve and refine: the bundle whose scorer and reply memory choose the "
+                      "examples (default: --init-from)",
+    "max_exemplar_len": "retrieve and refine: pieces of the example reply the encoder reads "
+                        "before the context (0 = no example)",
+    "copy": "a copy gate (pointer-generator) that can write words from what the model reads",
     "arch": "attention (Lembra) or baseline (vanilla seq2seq, no attention, single turn)",
     "vocab_size": "SentencePiece vocabulary size",
     "embed_dim": "token embedding width (also the tied output width)",

@@ -76,10 +76,14 @@ def cut_reply(reply: str, tokenizer: Tokenizer, limit: int) -> tuple[list[int], 
     return ids[:limit], False
 
 
-def encode_pairs(pairs, tokenizer: Tokenizer, config: ModelConfig) -> Encoded:
+def encode_pairs(pairs, tokenizer: Tokenizer, config: ModelConfig, exemplars=None) -> Encoded:
+    """`exemplars[i]`, for a retrieve-and-refine model: the example reply pair i reads first
+    (None: no example; see train.exemplars)."""
     sources, targets, ended = [], [], []
-    for context, reply in pairs:
-        src = tokenizer.encode_context(context, config.context_turns, config.max_src_len)
+    exemplars = exemplars if exemplars is not None else [None] * len(pairs)
+    for (context, reply), exemplar in zip(pairs, exemplars):
+        src = tokenizer.encode_source(context, exemplar, config.context_turns, config.max_src_len,
+                                      config.max_exemplar_len)
         tgt, end = cut_reply(reply, tokenizer, config.max_tgt_len - 1)
         if tgt:
             sources.append(np.asarray(src, np.int32))
@@ -116,7 +120,7 @@ def token_costs(config: ModelConfig) -> tuple[float, float]:
     tgt = 4 * d * (e + d) + (e * e if config.tie_embeddings else 0) + e * v
     if config.arch == "attention":
         src += d * d  # keys = values W_a
-        tgt += 2 * d * e + 2 * d * config.max_src_len // 2  # W_c, scores and context
+        tgt += 2 * d * e + 2 * d * config.max_source_len // 2  # W_c, scores and context
     else:
         tgt += d * e
     return float(src), float(tgt)
@@ -132,7 +136,7 @@ def plan_batches(data: Encoded, config: ModelConfig, batch_size: int, rng: np.ra
     """
     src_len, tgt_len = data.lengths()
     w_src, w_tgt = token_costs(config)
-    budget = batch_size * (w_src * config.max_src_len + w_tgt * config.max_tgt_len)
+    budget = batch_size * (w_src * config.max_source_len + w_tgt * config.max_tgt_len)
     order = rng.permutation(len(data)) if shuffle else np.arange(len(data))
     pool_size = POOL_BATCHES * batch_size
     batches: list[np.ndarray] = []
@@ -174,7 +178,7 @@ def tf_dataset(data: Encoded, config: ModelConfig, batch_size: int, bucketing: b
         if shuffle:
             ds = ds.shuffle(min(len(data), 50_000), seed=seed, reshuffle_each_iteration=True)
         ds = ds.padded_batch(batch_size, padded_shapes=(
-            [config.max_src_len], [config.max_tgt_len], [config.max_tgt_len]))
+            [config.max_source_len], [config.max_tgt_len], [config.max_tgt_len]))
         ds = ds.map(lambda s, ti, to: ((s, ti), to), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -220,6 +224,6 @@ class BucketedBatches(keras.utils.PyDataset):
         source = [self.data.source[j] for j in idx]
         target = [self.data.target[j] for j in idx]
         ended = None if self.data.ended is None else [self.data.ended[j] for j in idx]
-        src_len = _edge(max(map(len, source)), self.config.max_src_len)
+        src_len = _edge(max(map(len, source)), self.config.max_source_len)
         tgt_len = _edge(max(map(len, target)) + 1, self.config.max_tgt_len)
         return pad_batch(source, target, src_len, tgt_len, ended)

@@ -110,7 +110,40 @@ def make_tokenizer(train_cfg: TrainConfig, model_cfg: ModelConfig, splits, out: 
     elif not (train_cfg.resume and path.is_file()):
         log(f"training a {model_cfg.vocab_size}-piece SentencePiece tokenizer on the train split")
         Tokenizer.train(train_texts(splits), path, model_cfg.vocab_size)
-    return Tokenizer(path)
+    tokenizer = Tokenizer(path)
+    if model_cfg.max_exemplar_len and tokenizer.exemplar_id is None:
+        from chatbot.tokenizer import add_exemplar_piece
+
+        tokenizer = add_exemplar_piece(path, path)
+        log(f"the tokenizer gains <ex> as piece {tokenizer.exemplar_id}")
+    return tokenizer
+
+
+def choose_exemplars(train_cfg: TrainConfig, model_cfg: ModelConfig, splits, pairs) -> dict:
+    """{split: the example each pair reads} from the scorer and memory of --exemplars-from (or
+    --init-from); empty for a model without examples."""
+    if not model_cfg.max_exemplar_len:
+        return {}
+    from chatbot.bot import Bot
+    from train.exemplars import Recipe, conversation_keys, exemplars_for
+
+    source = train_cfg.exemplars_from or train_cfg.init_from
+    if not source:
+        raise ConfigError("--max-exemplar-len needs --exemplars-from (or --init-from): a bundle "
+                          "with a scorer and a reply memory")
+    bot = Bot.load(source)
+    if bot.memory is None:
+        raise ConfigError(f"{source}: no scorer and reply memory to choose examples from")
+    shorten = train_cfg.shorten if train_cfg.direction == "forward" else 0.0
+    recipe = Recipe(alpha=train_cfg.alpha, none_share=train_cfg.no_exemplar, seed=train_cfg.seed)
+    out = {}
+    for name in ("train", "valid"):
+        of_pair, keys = conversation_keys(splits[name], model_cfg.context_turns, shorten)
+        start = time.monotonic()
+        out[name] = exemplars_for(bot, pairs[name], of_pair, keys, recipe)
+        log(f"examples for {len(pairs[name])} {name} pairs in {time.monotonic() - start:.0f} s "
+            f"(alpha {recipe.alpha}, none {recipe.none_share})")
+    return out
 
 
 # -- model and fit ------------------------------------------------------------------------------
@@ -206,8 +239,35 @@ def build_or_load(train_cfg: TrainConfig, model_cfg: ModelConfig, vocab_size: in
     model = build_model(model_cfg)
     if train_cfg.init_from:
         parent = keras.models.load_model(Path(train_cfg.init_from) / MODEL_FILE, compile=False)
-        model.set_weights(parent.get_weights())
+        transfer_weights(parent, model)
     return compile_model(model, train_cfg), model_cfg
+
+
+def transfer_weights(parent, model) -> None:
+    """The parent's weights into a model that may have more: a vocabulary grown by new pieces
+    keeps its old rows (the new ones stay as initialised), and a layer the parent lacks (the copy
+    gate) starts from its initialiser."""
+    import numpy as np
+
+    # Paired in order: sublayer names (lstm_cell_3) depend on how many models were built first.
+    parent_layers = {w.path.split("/")[0] for w in parent.weights}
+    added = [w for w in model.weights if w.path.split("/")[0] not in parent_layers]
+    kept = [w for w in model.weights if w.path.split("/")[0] in parent_layers]
+    for weight in added:
+        log(f"new weight {weight.path} {tuple(weight.shape)}: initialised")
+    if len(kept) != len(parent.weights):
+        raise ConfigError(f"--init-from: the parent has {len(parent.weights)} weights where this "
+                          f"model has {len(kept)}")
+    for weight, old in zip(kept, parent.weights):
+        value = np.asarray(old)
+        if tuple(old.shape) != tuple(weight.shape):
+            if tuple(old.shape[1:]) != tuple(weight.shape[1:]) or old.shape[0] > weight.shape[0]:
+                raise ConfigError(f"--init-from: {weight.path} is {tuple(old.shape)}, "
+                                  f"this model needs {tuple(weight.shape)}")
+            grown = np.asarray(weight).copy()
+            grown[: old.shape[0]] = value
+            value = grown
+        weight.assign(value)
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -342,8 +402,9 @@ def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
     write_manifest(out / MANIFEST_FILE, train_cfg.corpus, train_cfg.data or None, splits,
                    counts, model_cfg.context_turns)
     tokenizer = make_tokenizer(train_cfg, model_cfg, splits, out)
-    train_data = encode_pairs(pairs["train"], tokenizer, model_cfg)
-    valid_data = encode_pairs(pairs["valid"], tokenizer, model_cfg)
+    exemplars = choose_exemplars(train_cfg, model_cfg, splits, pairs)
+    train_data = encode_pairs(pairs["train"], tokenizer, model_cfg, exemplars.get("train"))
+    valid_data = encode_pairs(pairs["valid"], tokenizer, model_cfg, exemplars.get("valid"))
 
     mixed = mixed_precision_policy(train_cfg.mixed_precision)
     if mixed:
@@ -405,6 +466,17 @@ def evaluate_after_training(out: Path, train_cfg: TrainConfig) -> None:
     (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
 
 
+GROWABLE = ("copy", "max_exemplar_len")  # what a fine-tune may add to its parent's model
+
+
+def inherited_config(parent: Path, args) -> ModelConfig:
+    """The parent's ModelConfig, plus a copy gate or an example input if the flags ask for them
+    (they add weights and a piece; every other model flag is the parent's)."""
+    model_cfg = ModelConfig.load(parent / CONFIG_FILE)
+    grown = {k: getattr(args, k) for k in GROWABLE if getattr(args, k, None) is not None}
+    return dataclasses.replace(model_cfg, **grown) if grown else model_cfg
+
+
 def main(argv: list[str] | None = None) -> int:
     # Bucketed tf.data pipelines have no known length; Keras warns about that every epoch.
     warnings.filterwarnings("ignore", message=".*ran out of data.*")
@@ -416,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--init-from {train_cfg.init_from}: not a model bundle (needs "
                               "model.keras, tokenizer.model and config.json)")
         if train_cfg.init_from:  # fine-tuning keeps the parent's architecture and tokenizer
-            model_cfg = ModelConfig.load(Path(train_cfg.init_from) / CONFIG_FILE)
+            model_cfg = inherited_config(Path(train_cfg.init_from), args)
         out = run(train_cfg, model_cfg)
         if not cluster_task()[1]:
             shutil.rmtree(out, ignore_errors=True)

@@ -12,9 +12,11 @@ from chatbot.model import build_model
 SMALL = ModelConfig(vocab_size=60, embed_dim=12, enc_units=8, dropout=0.0, max_src_len=10)
 
 
-@pytest.fixture(params=["attention", "baseline"])
+@pytest.fixture(params=["attention", "baseline", "copy"])
 def model(request):
     keras.utils.set_random_seed(0)
+    if request.param == "copy":
+        return build_model(dataclasses.replace(SMALL, copy=True))
     return build_model(dataclasses.replace(SMALL, arch=request.param))
 
 
@@ -35,7 +37,7 @@ def test_step_by_step_decoding_equals_teacher_forcing(model):
     want = np.asarray(model((src, tgt_in)))
     memory, state = model.encode(src)
     for t in range(tgt_in.shape[1]):
-        logits, state, gates, weights = model.decode_step(tgt_in[:, t], state, memory)
+        logits, state, gates, weights, _ = model.decode_step(tgt_in[:, t], state, memory)
         np.testing.assert_allclose(np.asarray(logits), want[:, t], atol=1e-4)
 
 
@@ -43,7 +45,7 @@ def test_attention_ignores_padding():
     model = build_model(SMALL)
     src, _ = batch()
     memory, state = model.encode(src)
-    _, _, _, weights = model.decode_step(np.array([2, 2]), state, memory)
+    _, _, _, weights, _ = model.decode_step(np.array([2, 2]), state, memory)
     weights = np.asarray(weights)
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
     assert np.all(weights[0, 4:] == 0) and np.all(weights[1, 2:] == 0)
@@ -53,8 +55,8 @@ def test_padding_does_not_change_the_encoding():
     model = build_model(SMALL)
     short = np.array([[5, 6, 7]], np.int32)
     padded = np.array([[5, 6, 7, 0, 0]], np.int32)
-    (_, _, _), (h1, c1) = model.encode(short)
-    (_, _, _), (h2, c2) = model.encode(padded)
+    _, (h1, c1) = model.encode(short)
+    _, (h2, c2) = model.encode(padded)
     np.testing.assert_allclose(h1, h2, atol=1e-5)
     np.testing.assert_allclose(c1, c2, atol=1e-5)
 
@@ -101,3 +103,41 @@ def test_training_step_computes_logits_at_real_positions_only(model):
     model.real_positions_only = True
     assert model((src, tgt_in), training=True).shape == (7, SMALL.vocab_size)
     assert model((src, tgt_in), training=False).shape == (2, 4, SMALL.vocab_size)
+
+
+def test_the_copy_mixture_is_a_distribution():
+    """log p of the mixture: exp sums to 1 at every position, in training and in the step."""
+    keras.utils.set_random_seed(0)
+    model = build_model(dataclasses.replace(SMALL, copy=True))
+    src, tgt_in = batch()
+    np.testing.assert_allclose(np.exp(np.asarray(model((src, tgt_in)))).sum(-1), 1.0, atol=1e-4)
+    memory, state = model.encode(src)
+    logits, *_, p_gen = model.decode_step(tgt_in[:, 0], state, memory)
+    np.testing.assert_allclose(np.exp(np.asarray(logits)).sum(-1), 1.0, atol=1e-4)
+    assert np.all((np.asarray(p_gen) > 0) & (np.asarray(p_gen) < 1))
+
+
+def test_the_copy_gate_writes_a_word_only_the_source_has():
+    """A word the vocabulary distribution can hardly produce still wins when the gate copies."""
+    keras.utils.set_random_seed(0)
+    model = build_model(dataclasses.replace(SMALL, copy=True))
+    rare = 7
+    bias = np.zeros(SMALL.vocab_size, np.float32)
+    bias[rare] = -1e4
+    model.output_bias.assign(bias)
+    src, tgt_in = batch()
+    memory, state = model.encode(src)
+    model.copy_gate.bias.assign([20.0])  # p_gen ~ 1: the vocabulary only
+    logits, *_ = model.decode_step(tgt_in[:, 0], state, memory)
+    assert np.asarray(logits)[0].argmax() != rare and np.asarray(logits)[0, rare] < -15
+    model.copy_gate.bias.assign([-20.0])  # p_gen ~ 0: copied from the source
+    logits, *_ = model.decode_step(tgt_in[:, 0], state, memory)
+    assert np.asarray(logits)[0, rare] > np.log(0.05)
+    assert set(np.argsort(-np.asarray(logits)[1])[:2]) == {9, 10}  # row 2's source is [9, 10]
+
+
+def test_a_config_without_the_new_fields_builds_the_old_model():
+    cfg = ModelConfig.from_dict({k: v for k, v in dataclasses.asdict(SMALL).items()
+                                 if k not in ("copy", "max_exemplar_len")})
+    assert not cfg.copy and cfg.max_exemplar_len == 0 and cfg.max_source_len == SMALL.max_src_len
+    assert not hasattr(build_model(cfg), "copy_gate")

@@ -16,19 +16,8 @@ from chatbot.bundle import (
     bundle_version,
 )
 from chatbot.decoding import DecodeOptions
+from tests.conftest import TINY_SCORER_ARGS
 from train.train_scorer import main
-
-TINY_SCORER_ARGS = ["--max-pairs", "300", "--epochs", "2", "--batch-size", "32", "--units", "16",
-                    "--dim", "16", "--valid-pairs", "64", "--eval-limit", "60", "--seed", "5"]
-
-
-@pytest.fixture(scope="module")
-def scored_bundle(tiny_bundle, tmp_path_factory):
-    path = tmp_path_factory.mktemp("scored") / "bundle"
-    shutil.copytree(tiny_bundle, path)
-    work = path.parent / "work"
-    assert main(["--model", str(path), "--work", str(work), *TINY_SCORER_ARGS]) == 0
-    return path
 
 
 def test_writes_the_scorer_its_memory_curves_and_figures(scored_bundle):

@@ -1,0 +1,70 @@
+"""train.exemplars: which example each training pair reads (alpha-blending, no own-conversation
+examples, re-sorting by the true reply) and the fine-tune that learns from them."""
+
+import json
+
+import numpy as np
+
+from chatbot.bundle import CONFIG_FILE, MODEL_FILE
+from chatbot.tokenizer import Tokenizer
+from train.corpora import Conversation, Turn
+from train.exemplars import Recipe, choose, conversation_keys, draws
+
+
+def unit(*rows):
+    v = np.asarray(rows, np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_the_shares_of_own_reply_and_no_example_follow_the_recipe():
+    kind = draws(20_000, Recipe(alpha=0.4, none_share=0.1, seed=3))
+    assert abs(np.mean(kind == 1) - 0.4) < 0.02 and abs(np.mean(kind == 0) - 0.1) < 0.02
+    assert np.array_equal(kind, draws(20_000, Recipe(alpha=0.4, none_share=0.1, seed=3)))
+
+
+def test_a_retrieved_example_is_the_one_closest_to_the_true_reply_and_never_its_own():
+    texts = ["i love hiking", "hiking is fun", "i like pizza", "my own reply"]
+    vectors = unit([1, 0, 0], [0.9, 0.4, 0], [0, 0, 1], [1, 0.1, 0])
+    context = unit([1, 0.05, 0])  # retrieves "my own reply" first, then the hiking ones
+    gold = unit([0.8, 0.6, 0])  # closest to "hiking is fun"
+    pairs = [(["do you hike?"], "my own reply")]
+    recipe = Recipe(alpha=0.0, none_share=0.0, k=3)
+    got = choose(pairs, [{"my own reply"}], texts, vectors, context, gold, recipe)
+    assert got == ["hiking is fun"]
+    got = choose(pairs, [set()], texts, vectors, context, unit([1, 0.1, 0]), recipe)
+    assert got == ["my own reply"]  # allowed when not excluded
+
+
+def test_alpha_pairs_read_their_own_reply_and_none_pairs_nothing():
+    texts, vectors = ["a b c", "d e f"], unit([1, 0], [0, 1])
+    pairs = [(["x"], f"reply {i}") for i in range(200)]
+    contexts = np.repeat(unit([1, 0]), 200, 0)
+    recipe = Recipe(alpha=0.5, none_share=0.25, k=2, seed=1)
+    got = choose(pairs, [set()] * 200, texts, vectors, contexts, contexts, recipe)
+    kind = draws(200, recipe)
+    assert all(g is None for g, k in zip(got, kind) if k == 0)
+    assert all(g == p[1] for g, p, k in zip(got, pairs, kind) if k == 1)
+    assert all(g == "a b c" for g, k in zip(got, kind) if k == 2)
+
+
+def test_conversation_keys_cover_every_turn_of_the_pairs_conversation():
+    conv = Conversation("c1", (Turn("a", "Hi there!"), Turn("b", "Hello, you."),
+                               Turn("a", "How are you?")), "test")
+    of_pair, keys = conversation_keys([conv], context_turns=3, shorten=0.0)
+    assert of_pair[(("Hi there!", "Hello, you."), "How are you?")] == "c1"
+    assert keys["c1"] == {"hi there", "hello you", "how are you"}
+
+
+def test_the_fine_tune_grows_the_vocabulary_by_ex_and_keeps_the_parents_rows(refine_bundle,
+                                                                            scored_bundle):
+    import keras
+
+    cfg = json.loads((refine_bundle / CONFIG_FILE).read_text())
+    assert cfg["copy"] is True and cfg["max_exemplar_len"] == 8
+    parent_tok = Tokenizer(scored_bundle / "tokenizer.model")
+    tok = Tokenizer(refine_bundle / "tokenizer.model")
+    assert parent_tok.exemplar_id is None and tok.exemplar_id == parent_tok.vocab_size
+    assert cfg["vocab_size"] == tok.vocab_size == parent_tok.vocab_size + 1
+    model = keras.models.load_model(refine_bundle / MODEL_FILE, compile=False)
+    assert model.embedding.embeddings.shape[0] == tok.vocab_size
+    assert hasattr(model, "copy_gate")
