@@ -9,6 +9,14 @@ prompts, shuffled together, for a grader who sees only the lines.
 `sad` answers each of tests/data/judging/sad_messages.txt with each system and prints the share
 of clearly cheerful replies (VADER compound >= 0.5, chatbot.sentiment): the target is 0.
 
+`probes` tests memory: each line of memory_probes.tsv is a message stating a detail ("my name is
+ana"), a later question about it and the detail; the system answers the message, then the
+question with the whole conversation in view, and the share of answers that contain the detail
+is printed.
+
+Every command takes `--set DIR`, a folder of the same files (tests/data/judging/round2 is the
+second set, written after the first had been used to choose weights).
+
 `write` reads tests/data/judging/single_prompts.txt (one message a line) and conversations.tsv
 (three turns a line: you, Lembra, you) and writes items.tsv (ID, prompt, reply: all the grader
 sees; lower-cased, so the retrieval bot's capitals do not give it away), key.tsv (ID -> system,
@@ -34,13 +42,13 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "judging"
 FLAGS = "TGHRC"
 
 
-def prompts(limit: int = 0) -> list[tuple[str, list[str]]]:
+def prompts(limit: int = 0, data: Path = DATA) -> list[tuple[str, list[str]]]:
     """(kind, history) for every single prompt and three-turn conversation (the first `limit`
     of each when given)."""
     singles = [("single", [line.strip()]) for line in
-               (DATA / "single_prompts.txt").read_text().splitlines() if line.strip()]
+               (data / "single_prompts.txt").read_text().splitlines() if line.strip()]
     conversations = [("conversation", line.split("\t")) for line in
-                     (DATA / "conversations.tsv").read_text().splitlines() if line.strip()]
+                     (data / "conversations.tsv").read_text().splitlines() if line.strip()]
     return singles[: limit or None] + conversations[: limit or None]
 
 
@@ -70,24 +78,30 @@ def shown(kind: str, history: list[str]) -> str:
     return " | ".join(f"{'AB'[i % 2]}: {turn}" for i, turn in enumerate(history))
 
 
-def write(systems: list[str], out: Path, seed: int, limit: int = 0) -> dict:
+def write(systems: list[str], out: Path, seed: int, limit: int = 0, data: Path = DATA) -> dict:
+    """The items, the key and each system's replies; returns the counts and, per system, the
+    share of replies that say a content word twice within four words (chatbot.repetition)."""
+    from chatbot.repetition import repeats_a_word
+
     out.mkdir(parents=True, exist_ok=True)
-    items = []
+    items, stutters = [], {}
     for spec in systems:
         name, reply = load_system(spec)
         rows = []
-        for kind, history in prompts(limit):
+        for kind, history in prompts(limit, data):
             text = " ".join(reply(history).split()) or "(no reply)"
             rows.append((kind, history, text))
             items.append((name, kind, shown(kind, history), text))
         with open(out / f"replies_{name}.tsv", "w", newline="") as f:
             csv.writer(f, delimiter="\t").writerows((k, " | ".join(h), t) for k, h, t in rows)
+        stutters[name] = round(sum(repeats_a_word(t) for _, _, t in rows) / max(1, len(rows)), 3)
     random.Random(seed).shuffle(items)
     with open(out / "items.tsv", "w", newline="") as f, open(out / "key.tsv", "w", newline="") as k:
         for i, (name, kind, prompt, text) in enumerate(items, 1):
             csv.writer(f, delimiter="\t").writerow((f"J{i:04d}", prompt, text.lower()))
             csv.writer(k, delimiter="\t").writerow((f"J{i:04d}", name, kind))
-    return {"items": len(items), "systems": [s.partition("=")[0] for s in systems], "out": str(out)}
+    return {"items": len(items), "systems": [s.partition("=")[0] for s in systems], "out": str(out),
+            "repeats_a_word_share": stutters}
 
 
 def score(out: Path) -> dict:
@@ -119,10 +133,10 @@ def score(out: Path) -> dict:
     return result
 
 
-def sad(systems: list[str]) -> dict:
+def sad(systems: list[str], data: Path = DATA) -> dict:
     from chatbot.sentiment import is_cheerful, valence
 
-    messages = [m for m in (DATA / "sad_messages.txt").read_text().splitlines() if m.strip()]
+    messages = [m for m in (data / "sad_messages.txt").read_text().splitlines() if m.strip()]
     result = {"messages": len(messages)}
     for spec in systems:
         name, reply = load_system(spec)
@@ -131,6 +145,34 @@ def sad(systems: list[str]) -> dict:
         result[name] = {"cheerful_share": round(len(cheerful) / len(messages), 3),
                         "mean_valence": round(sum(map(valence, replies)) / len(replies), 3),
                         "cheerful": cheerful}
+    return result
+
+
+def recalls(answer: str, detail: str) -> bool:
+    """Whether the answer has one of the detail's |-separated spellings as whole words."""
+    import re
+
+    text = " ".join(re.findall(r"[\w']+", answer.lower()))
+    return any(re.search(rf"(?<![\w']){re.escape(d.strip().lower())}(?![\w'])", text)
+               for d in detail.split("|") if d.strip())
+
+
+def probes(systems: list[str], data: Path = DATA) -> dict:
+    """The share of answers to "what's my name?" that contain the detail stated earlier."""
+    rows = [line.split("\t") for line in
+            (data / "memory_probes.tsv").read_text().splitlines() if line.strip()]
+    result: dict = {"probes": len(rows)}
+    for spec in systems:
+        name, reply = load_system(spec)
+        answers = []
+        for statement, question, detail in rows:
+            first = reply([statement])
+            answer = reply([statement, first, question])
+            answers.append({"said": statement, "asked": question, "answer": answer,
+                            "recalled": recalls(answer, detail)})
+        result[name] = {"recalled_share": round(sum(a["recalled"] for a in answers)
+                                                / max(1, len(answers)), 3),
+                        "answers": answers}
     return result
 
 
@@ -147,14 +189,21 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--out", default="artifacts/judging")
     d = sub.add_parser("sad", help="the share of cheerful replies to sad messages")
     d.add_argument("--system", action="append", required=True, help="as for write")
-    for q in (w, s, d):
+    m = sub.add_parser("probes", help="the share of answers that recall a detail stated earlier")
+    m.add_argument("--system", action="append", required=True, help="as for write")
+    for q in (w, s, d, m):
         q.add_argument("--json", action="store_true")
+    for q in (w, d, m):
+        q.add_argument("--set", type=Path, default=DATA, help="folder of the prompt files "
+                       "(default: tests/data/judging)")
     args = p.parse_args(argv)
     try:
         if args.command == "write":
-            result = write(args.system, Path(args.out), args.seed, args.limit)
+            result = write(args.system, Path(args.out), args.seed, args.limit, args.set)
         elif args.command == "sad":
-            result = sad(args.system)
+            result = sad(args.system, args.set)
+        elif args.command == "probes":
+            result = probes(args.system, args.set)
         else:
             result = score(Path(args.out))
     except (ValueError, OSError) as exc:

@@ -18,6 +18,7 @@ import numpy as np
 from chatbot import explanation
 from chatbot.bundle import Bundle, load_bundle
 from chatbot.decoding import CompiledDecoder, DecodeOptions
+from chatbot.repetition import repeats_a_word
 from chatbot.rerank import PRIOR_PIECES, RerankWeights, source_array, teacher_arrays
 from chatbot.scorer import fit_label
 
@@ -25,6 +26,7 @@ SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
 MAX_PIECES = 64  # the longest reply any decoding option allows
 UNFINISHED = 1e6  # how far the rerank pushes a trimmed candidate down: a fallback only
 CHEERFUL = 1e3  # and a cheerful one under bad news: shown only when every candidate is cheerful
+REPEATED = 1e2  # and one that says a content word twice within four words ("cook and cook")
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Reply:
     # Mean log-probability per piece (and the end token, when it ended) under the model's own
     # distribution, before temperature, top-k/p and bans: near 0 is sure, very negative unsure.
     confidence: float | None = None
+    exemplar: str | None = None  # the retrieved reply the LSTM wrote this one with in view
+    borrowed: bool = False  # shown as retrieved ("borrow" on), not written by the LSTM
 
 
 @dataclass
@@ -56,7 +60,8 @@ class Bot:
         self.tokenizer = bundle.tokenizer
         self.config = bundle.config
         self.version = bundle.version
-        self.decoder = CompiledDecoder(bundle.model, blank_id=self.tokenizer.blank_id)
+        self.decoder = CompiledDecoder(bundle.model, blank_id=self.tokenizer.blank_id,
+                                       exemplar_id=self.tokenizer.exemplar_id)
         self.backward = (CompiledDecoder(bundle.backward, blank_id=self.tokenizer.blank_id)
                          if bundle.backward is not None else None)
         self.weights = bundle.rerank or RerankWeights()
@@ -66,17 +71,34 @@ class Bot:
 
             self.scorer = CompiledScorer(bundle.scorer)
         self.memory = bundle.memory if self.scorer is not None else None
+        # Retrieve and refine: the encoder reads a retrieved reply before the context.
+        self.refines = bool(self.config.max_exemplar_len and self.tokenizer.exemplar_id is not None
+                            and self.memory is not None and len(self.memory))
 
     @classmethod
     def load(cls, path: str | Path) -> "Bot":
         return cls(load_bundle(path))
 
-    def encode_histories(self, histories: list[list[str]]) -> tuple[np.ndarray, list[list[int]]]:
-        """Right-padded source ids (B, S) from each conversation's last turns."""
+    def encode_histories(self, histories: list[list[str]],
+                         exemplars: list[str | None] | None = None) -> tuple[np.ndarray, list[list[int]]]:
+        """Right-padded source ids (B, S) from each conversation's last turns, after the example
+        each is written with (a retrieve-and-refine model; by default the best retrieved one)."""
         cfg = self.config
-        ids = [self.tokenizer.encode_context(h, cfg.context_turns, cfg.max_src_len)
-               for h in histories]
+        if exemplars is None:
+            exemplars = self.exemplars(histories)
+        ids = [self.tokenizer.encode_source(h, ex, cfg.context_turns, cfg.max_src_len,
+                                            cfg.max_exemplar_len)
+               for h, ex in zip(histories, exemplars)]
         return source_array(ids), ids
+
+    def exemplars(self, histories: list[list[str]], k: int = 1) -> list[str | None]:
+        """The k best-fitting replies of the memory for each history, flattened (history-major):
+        the examples a retrieve-and-refine model writes from; None for any other model, and a
+        history with fewer than k distinct ones repeats its best."""
+        if not self.refines:
+            return [None] * (len(histories) * k)
+        index, _ = self.memory.search(self.context_vectors(histories), k)
+        return [self.memory.texts[row[j % len(row)]] for row in index for j in range(k)]
 
     def reply(self, history: list[str], options: DecodeOptions | None = None,
               explain: bool = False, avoid: list[str] | None = None) -> Reply:
@@ -94,34 +116,57 @@ class Bot:
         options = options or DecodeOptions()
         avoid = avoid or [[] for _ in histories]
         start = time.perf_counter()
-        source, ids = self.encode_histories(histories)
-        banned = self._first_pieces(avoid)
+        n = options.candidates if options.mode == "rerank" else 1
+        exemplars = self.exemplars(histories, n)
+        repeated = [h for h in histories for _ in range(n)]
+        source, ids = self.encode_histories(repeated, exemplars)
+        banned = np.repeat(self._first_pieces(avoid), n, 0)
         if options.mode == "rerank":
-            n = options.candidates
             sampling = dataclasses.replace(options, mode="sample")
-            out = self.decoder.run(np.repeat(source, n, 0), sampling, np.repeat(banned, n, 0))
+            out = self.decoder.run(source, sampling, banned)
             candidates = [self._candidate(row) for row in out["tokens"]]
-            rows, ranking = self._rerank(histories, source, candidates, n, out["logp"])
+            rows, ranking = self._rerank(histories, source, candidates, n, out["logp"],
+                                         exemplars)
         else:
             out = self.decoder.run(source, options, banned)
             candidates = [self._candidate(row) for row in out["tokens"]]
             rows, ranking = list(range(len(histories))), None
         confidences = self._confidences(source, candidates, rows, out.get("logp"))
+        borrowed = self._borrowed(histories, rows, ranking) if options.borrow else {}
         latency = (time.perf_counter() - start) * 1000.0
         replies = []
-        for src_ids, row, confidence in zip(ids, rows, confidences):
+        for b, (row, confidence) in enumerate(zip(rows, confidences)):
+            if b in borrowed:
+                replies.append(self._borrowed_reply(histories[b], borrowed[b], latency, options))
+                continue
             cand = candidates[row]
             kept = cand.ids[: cand.keep]
             pieces = self.tokenizer.pieces(kept)
             explanation = None
             if explain:
-                explanation = self._explain(src_ids, pieces, out["attention"][row],
+                explanation = self._explain(ids[row], pieces, out["attention"][row],
                                             out["gates"][row])
                 if ranking is not None:
                     explanation["candidates"] = self._scored(candidates, ranking, row, n)
             replies.append(Reply(self.tokenizer.decode(kept), pieces, latency, self.version,
-                                 options.to_dict(), explanation, cand.finished, confidence))
+                                 options.to_dict(), explanation, cand.finished, confidence,
+                                 exemplar=exemplars[row]))
         return replies
+
+    def _borrowed(self, histories, rows: list[int], ranking: dict | None) -> dict[int, dict]:
+        """{history: the retrieved reply to show as it is}: where the best retrieved reply's fit
+        beats the chosen draft's by more than the bundle's margin. Needs the scorer's fits."""
+        if self.memory is None or ranking is None or ranking.get("fit") is None:
+            return {}
+        best = [r[0] for r in (self.retrieve(h, 1) for h in histories)]
+        margin = self.weights.borrow_margin
+        return {b: hit for b, (hit, row) in enumerate(zip(best, rows))
+                if hit["fit"] > float(ranking["fit"][row]) + margin}
+
+    def _borrowed_reply(self, history, hit: dict, latency: float, options) -> Reply:
+        ids = self.tokenizer.encode(hit["text"])
+        return Reply(hit["text"], self.tokenizer.pieces(ids), latency, self.version,
+                     options.to_dict(), None, True, None, exemplar=hit["text"], borrowed=True)
 
     def _confidences(self, source, candidates: list[Candidate], rows: list[int],
                      logp: np.ndarray | None) -> list[float | None]:
@@ -137,15 +182,28 @@ class Bot:
             sums = self.decoder.score(source, t_in, t_out).numpy()
         return [float(s) / n if n else None for s, n in zip(sums, counts)]
 
-    def explain(self, history: list[str], reply_text: str) -> dict:
+    def explain(self, history: list[str], reply_text: str, candidates: int = 8,
+                exemplar: str | None = None) -> dict:
         """The full explanation of a reply already given (teacher-forced, so exact for any stored
-        reply, whichever search produced it): see `chatbot.explanation`."""
-        source, _ = self.encode_histories([history])
+        reply, whichever search produced it): see `chatbot.explanation`. A retrieve-and-refine
+        model is explained with the example, of the `candidates` best retrieved, under which the
+        reply is likeliest (the one it was written from, unless two give it equal odds), or with
+        `exemplar`, the one its record names."""
         target = self.tokenizer.encode(reply_text)[:MAX_PIECES] or [self.tokenizer.eos_id]
+        if not self.refines:
+            exemplar = None
+        elif exemplar is None:
+            options = self.exemplars([history], candidates)
+            source, _ = self.encode_histories([history] * len(options), options)
+            t_in, t_out = teacher_arrays([target] * len(options), [True] * len(options))
+            exemplar = options[int(np.argmax(self.decoder.score(source, t_in, t_out).numpy()))]
+        source, _ = self.encode_histories([history], [exemplar])
         out = self.decoder.force(source, np.asarray([target], np.int32))
         row = {name: value.numpy()[0] for name, value in out.items()}
         return explanation.build(self.tokenizer, history, self.config.context_turns,
-                                 self.config.max_src_len, self.tokenizer.pieces(target), row)
+                                 self.config.max_src_len, self.tokenizer.pieces(target), row,
+                                 exemplar=exemplar, max_exemplar=self.config.max_exemplar_len,
+                                 source_ids=source[0], copies=self.config.copy)
 
     def score(self, histories: list[list[str]], replies: list[str]) -> dict[str, np.ndarray]:
         """Each reply's terms of the rerank score and the score itself, for evaluation: forward
@@ -247,7 +305,8 @@ class Bot:
         return forward, backward
 
     def _rerank(self, histories, source, candidates: list[Candidate], n: int,
-                logp: np.ndarray) -> tuple[list[int], dict]:
+                logp: np.ndarray, exemplars: list[str | None] | None = None
+                ) -> tuple[list[int], dict]:
         """The row of the best of each history's n candidates, and per candidate its score, fit
         and whether it was passed over as cheerful under bad news: finished ones first (a
         trimmed reply is a fallback), never a cheerful one to bad news unless all are, then by
@@ -267,9 +326,12 @@ class Bot:
         score = weights.combine(forward, backward, lengths, fit if weights.fit else None, prior)
         unfinished = np.array([not (c.finished and c.keep > 0) for c in candidates], float)
         cheerful = self._cheerful_under_bad_news(histories, candidates, n)
-        ranked = score - UNFINISHED * unfinished - CHEERFUL * cheerful
+        stutter = np.array([repeats_a_word(self.tokenizer.decode(c.ids[: c.keep]))
+                            for c in candidates], float)
+        ranked = score - UNFINISHED * unfinished - CHEERFUL * cheerful - REPEATED * stutter
         rows = [b * n + int(np.argmax(ranked[b * n:(b + 1) * n])) for b in range(len(histories))]
-        return rows, {"score": score, "fit": fit, "cheerful": cheerful}
+        return rows, {"score": score, "fit": fit, "cheerful": cheerful, "stutter": stutter,
+                      "exemplars": exemplars or [None] * len(candidates)}
 
     def _cheerful_under_bad_news(self, histories, candidates: list[Candidate], n: int) -> np.ndarray:
         """1 for each candidate that is cheerful in answer to bad news ("that's awesome!" to "my
@@ -289,6 +351,7 @@ class Bot:
         what "Why this reply?" shows beside the reply that won."""
         first = row - row % n
         scores, fits, cheerful = ranking["score"], ranking["fit"], ranking["cheerful"]
+        stutter, exemplars = ranking["stutter"], ranking["exemplars"]
         seen, out = set(), []
         for i in sorted(range(first, first + n), key=lambda i: -scores[i]):
             cand = candidates[i]
@@ -299,6 +362,7 @@ class Bot:
                 out.append({"text": text, "score": round(float(scores[i]), 3), "fit": fit,
                             "fit_label": None if fit is None else fit_label(fit),
                             "finished": cand.finished, "cheerful": bool(cheerful[i]),
+                            "repeats": bool(stutter[i]), "exemplar": exemplars[i],
                             "chosen": i == row})
         return out
 

@@ -32,6 +32,9 @@ class DecodeOptions:
     top_p: float = 0.9
     repetition_penalty: float = 1.0
     seed: int | None = None
+    # "Allow replies taken from the training conversations": a retrieved reply may be shown as
+    # it is when it fits the conversation clearly better than every draft (off: the LSTM writes).
+    borrow: bool = False
 
     def validate(self) -> None:
         checks = [

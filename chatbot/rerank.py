@@ -37,12 +37,15 @@ class RerankWeights:
     length: float = 0.5  # gamma, per piece
     fit: float = 0.0  # phi, on the scorer's cosine
     prior: float = 0.0  # mu, on log p(first PRIOR_PIECES pieces | empty context)
+    # With "borrow" on, a retrieved reply is shown as it is when its fit beats the best draft's
+    # by more than this (docs/benchmarks.md: how it was chosen on the validation split).
+    borrow_margin: float = 0.1
 
     @classmethod
     def load(cls, path: str | Path) -> "RerankWeights":
         data = json.loads(Path(path).read_text())
         return cls(float(data["backward"]), float(data["length"]), float(data.get("fit", 0.0)),
-                   float(data.get("prior", 0.0)))
+                   float(data.get("prior", 0.0)), float(data.get("borrow_margin", 0.1)))
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")

@@ -71,9 +71,11 @@ def sample_pairs(pairs, limit: int):
 
 
 def nll_per_word(bot: Bot, pairs, batch_size: int = 64) -> tuple[float, int]:
-    """Teacher-forced NLL (nats) of each reference reply, and the references' word count."""
+    """Teacher-forced NLL (nats) of each reference reply, and the references' word count. A
+    retrieve-and-refine model reads the best retrieved example, as it does when it serves."""
     model, cfg, tok = bot.bundle.model, bot.config, bot.tokenizer
-    data = encode_pairs(pairs, tok, cfg)
+    exemplars = bot.exemplars([c for c, _ in pairs]) if bot.refines else None
+    data = encode_pairs(pairs, tok, cfg, exemplars)
     total, words = 0.0, 0
     for start in range(0, len(data), batch_size):
         src, tgt = data.source[start:start + batch_size], data.target[start:start + batch_size]

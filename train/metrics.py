@@ -62,3 +62,16 @@ def top1_reply_share(hyps: list[str]) -> float:
 
 def mean_reply_words(hyps: list[str]) -> float:
     return sum(len(h.split()) for h in hyps) / len(hyps) if hyps else 0.0
+
+
+def word_f1(hyp: str, ref: str) -> float:
+    """Unigram F1 of a reply against the true one (ParlAI's F1): the words they share, counted
+    with multiplicity, over both lengths; punctuation is not a word."""
+    import re
+
+    h, r = (re.findall(r"[\w']+", text.lower()) for text in (hyp, ref))
+    common = sum((Counter(h) & Counter(r)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(h), common / len(r)
+    return 2 * precision * recall / (precision + recall)

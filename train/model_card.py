@@ -45,11 +45,13 @@ LIMITATIONS = """\
 - Trained on about 120,000 turns of casual chat between US university students (the Chit-Chat
   Challenge, 2018). It knows small talk — school, weekends, pets, music, food — and little else;
   it has no facts, no memory beyond the last three turns, and no notion of truth.
-- Each reply is the best of 8 sampled ones (temperature 0.7, nucleus 0.9), chosen mostly by the
-  relevance scorer's fit, so the same message gets different answers; many are still off-topic
-  or contradictory. Under bad news a cheerful candidate is passed over, but the LSTM's own
-  drafts are rarely kind: an answer may still be flat or beside the point. Beam search gives
-  safer, blander replies; greedy repeats itself more.
+- Each reply is the best of 8 drafts (temperature 0.7, nucleus 0.9), each written with another
+  retrieved reply in view and chosen mostly by the relevance scorer's fit, so the same message
+  gets different answers. Drafts lean on their examples: a reply is often close to what a person
+  said in a similar training conversation, including its mistakes and its confident claims about
+  a life the bot does not have. Some are still off topic or contradictory. Under bad news a
+  cheerful draft is passed over, but an answer may still be flat or beside the point. Beam
+  search gives safer, blander replies; greedy repeats itself more.
 - The corpus is informal English, lower-cased by the tokenizer; other languages and formal text
   fall outside what it has seen. It may reproduce the biases and crude language of its data.
 - A 5-million-parameter LSTM is a teaching model: it shows how attention and gates work, not what
@@ -127,6 +129,44 @@ def scorer_section(bundle: Path, metrics: dict, bot: Bot) -> list[str]:
     ]
 
 
+def refine_section(config: dict, train_cfg: dict) -> list[str]:
+    """How a retrieve-and-refine model with the copy gate reads and writes (none for others)."""
+    if not config.get("max_exemplar_len"):
+        return []
+    alpha, none = train_cfg.get("alpha", 0.0), train_cfg.get("no_exemplar", 0.0)
+    return [
+        "## Retrieve, refine and copy", "",
+        "Before the conversation the encoder reads an *example*: the first "
+        f"{config['max_exemplar_len']} pieces of a reply from the memory below, then the `<ex>` "
+        "piece (Weston, Dinan and Miller 2018, \"Retrieve and Refine\"). In Best fit the 8 "
+        "replies that fit the conversation best are the examples of the 8 drafts, written in "
+        "one batched decoder call; the other modes take the best one. In training, a pair's "
+        "example was one of the 10 replies retrieved for its context, re-sorted by their "
+        f"similarity to the true reply and never from its own conversation; {alpha:.0%} of pairs "
+        f"saw their own true reply instead (alpha-blending, Roller et al. 2020) and {none:.0%} "
+        "no example, so the model learns that an example is worth reading and still answers "
+        "without one.", "",
+        "A copy gate (the pointer-generator of See, Liu and Manning 2017) "
+        + ("mixes, at each step, the vocabulary distribution with the attention over the "
+           "pieces read (the example's and the conversation's), weighted by a learned p_gen, so "
+           "a name or a topic word can be written because it was read. \"Why this reply?\" "
+           "shows the example, p_gen per piece and which words were copied from where."
+           if config.get("copy") else "is off in this bundle."), "",
+    ]
+
+
+def behaviour_section(metrics: dict) -> list[str]:
+    """Memory probes, cheerful replies to sad news and stutters per system ("behaviour")."""
+    found = metrics.get("behaviour")
+    if not found:
+        return []
+    rows = ["| system | memory probes recalled | cheerful replies to sad news | replies that "
+            "repeat a word within four |", "| --- | --- | --- | --- |"]
+    rows += [f"| {r['system']} | {r['probes_recalled']:.3f} | {r['cheerful_share']:.3f} | "
+             f"{r['repeats_share']:.3f} |" for r in found["systems"]]
+    return ["## Memory, kindness and repetition", "", found["how"], "", *rows, ""]
+
+
 def blind_section(metrics: dict) -> list[str]:
     """The blind grading stored in metrics.json ("blind"), as ../shared/guide/JUDGING.md asks."""
     blind = metrics.get("blind")
@@ -136,7 +176,13 @@ def blind_section(metrics: dict) -> list[str]:
             "| --- | --- | --- | --- | --- |"]
     rows += [f"| {r['system']} | {r['sensible']:.3f} | {r['acceptable']:.3f} | "
              f"{r['sensible_conversation']:.3f} | {r['h_flags']} |" for r in blind["systems"]]
-    return ["## Blind grading", "", blind["how"], "", *rows, ""]
+    out = ["## Blind grading", "", blind["how"], "", *rows, ""]
+    for extra in blind.get("earlier", []):
+        out += [extra["how"], "", rows[0], rows[1]]
+        out += [f"| {r['system']} | {r['sensible']:.3f} | {r['acceptable']:.3f} | "
+                f"{r['sensible_conversation']:.3f} | {r['h_flags']} |" for r in extra["systems"]]
+        out.append("")
+    return out
 
 
 def render(bundle: Path, note: str, commands: list[str]) -> str:
@@ -169,6 +215,7 @@ def render(bundle: Path, note: str, commands: list[str]) -> str:
         "Last phase's training configuration:", "",
         "```json", json.dumps(train_cfg, indent=2, sort_keys=True), "```", "",
         history_table(bundle), "", "![training curves](curves.png)", "",
+        *refine_section(config, train_cfg),
         *scorer_section(bundle, metrics, bot),
         "## Evaluation (test split, the same 500 contexts for every model)", "",
         f"Lembra's default decoding: {json.dumps(ours.get('decoding'))}. Diversity figures mostly "
@@ -193,6 +240,7 @@ def render(bundle: Path, note: str, commands: list[str]) -> str:
         "turn alone of multi-turn contexts. Latency is one reply at batch 1 on the evaluating "
         "machine (2 CPU cores).", "",
         *blind_section(metrics),
+        *behaviour_section(metrics),
         "## Reproduce", "", "```sh", *commands, "```", "",
         "## Sample exchanges (test split, default options, seed 0)", "",
     ]

@@ -4,6 +4,11 @@
     python -m train.train --direction backward --init-from models/mine --out models/mine-bw
     python -m train.rerank --model models/mine --backward models/mine-bw
 
+With a scorer, `--borrow-contexts` also chooses the margin by which a retrieved reply must out-fit
+the best draft before the opt-in "borrow" setting shows it as it is: the one under which the
+replies shown (draft or borrowed) share the most words with the true validation replies
+(unigram F1); a tie goes to the larger margin, which borrows less.
+
 The weights of the rerank score (chatbot.rerank: lambda on the backward model, gamma per piece,
 phi on the scorer's fit, mu on the anti-LM prior) are those under which the true reply ranks
 first among 10 validation replies most often (see `train.evaluate.ranking`), and are written to
@@ -39,6 +44,7 @@ BACKWARD_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 LENGTH_GRID = (-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 FIT_GRID = (0.0, 5.0, 20.0, 80.0, 160.0, 320.0, 640.0, 1280.0, 2560.0, 5120.0)
 PRIOR_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+MARGIN_GRID = (-0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
 
 
 def best_weights(ranks: dict[str, np.ndarray],
@@ -61,6 +67,38 @@ def best_weights(ranks: dict[str, np.ndarray],
     return best, best_hits
 
 
+def best_margin(drafts: list[tuple[str, float]], retrieved: list[tuple[str, float]],
+                references: list[str], grid=MARGIN_GRID) -> tuple[float, dict]:
+    """The margin of MARGIN_GRID with the highest mean word F1 of the replies shown; per margin,
+    that F1 and the share borrowed. drafts/retrieved: (text, fit) per context."""
+    from train.metrics import word_f1
+
+    draft_f1 = np.array([word_f1(t, r) for (t, _), r in zip(drafts, references)])
+    kept_f1 = np.array([word_f1(t, r) for (t, _), r in zip(retrieved, references)])
+    gain = np.array([f for _, f in retrieved]) - np.array([f for _, f in drafts])
+    table = {}
+    for margin in grid:
+        borrow = gain > margin
+        table[margin] = {"f1": float(np.where(borrow, kept_f1, draft_f1).mean()),
+                         "borrowed_share": float(borrow.mean())}
+    best = max(sorted(grid, reverse=True), key=lambda m: table[m]["f1"] + 1e-12 * m)
+    return best, table
+
+
+def tune_borrow(bot: Bot, pairs) -> tuple[float, dict]:
+    """Draft the Best fit reply to each validation context and retrieve the best-fitting one."""
+    from chatbot.options import DecodeOptions
+
+    options = DecodeOptions(seed=0)
+    drafts, retrieved = [], []
+    for context, _ in pairs:
+        text = bot.reply(context, options).text
+        drafts.append((text, float(bot.fit([context], [bot.tokenizer.encode(text)])[0])))
+        hit = bot.retrieve(context, 1)[0]
+        retrieved.append((hit["text"], hit["fit"]))
+    return best_margin(drafts, retrieved, [reply for _, reply in pairs])
+
+
 def attach_backward(bundle: Path, backward: Path) -> None:
     if sha256_file(bundle / TOKENIZER_FILE) != sha256_file(backward / TOKENIZER_FILE):
         raise BundleError(f"{backward} has another tokenizer than {bundle}; train it with "
@@ -68,15 +106,25 @@ def attach_backward(bundle: Path, backward: Path) -> None:
     shutil.copyfile(backward / MODEL_FILE, bundle / BACKWARD_FILE)
 
 
-def tune(bundle: Path, contexts: int, fixed: dict[str, float] | None = None) -> dict:
+def tune(bundle: Path, contexts: int, fixed: dict[str, float] | None = None,
+         borrow_contexts: int = 0) -> dict:
+    import dataclasses
+
     bot = Bot.load(bundle)
     pairs = test_pairs(bundle, "valid", contexts, bot.config.context_turns)
     ranks = ranking(bot, pairs)
     weights, hits = best_weights(ranks, fixed)
+    result = {"backward": weights.backward, "length": weights.length, "fit": weights.fit,
+              "prior": weights.prior, "contexts": len(pairs),
+              "valid_hits_at_1": hits_at_1(ranks["forward"]), "valid_hits_at_1_rerank": hits}
+    if borrow_contexts and bot.memory is not None:
+        bot.weights = weights
+        margin, table = tune_borrow(bot, pairs[:borrow_contexts])
+        weights = dataclasses.replace(weights, borrow_margin=margin)
+        result.update(borrow_margin=margin, borrow_contexts=min(borrow_contexts, len(pairs)),
+                      borrow_table={str(m): v for m, v in table.items()})
     weights.save(bundle / RERANK_FILE)
-    return {"backward": weights.backward, "length": weights.length, "fit": weights.fit,
-            "prior": weights.prior, "contexts": len(pairs),
-            "valid_hits_at_1": hits_at_1(ranks["forward"]), "valid_hits_at_1_rerank": hits}
+    return result
 
 
 def parse_fixed(text: str) -> dict[str, float]:
@@ -102,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fixed", default="", help="weights to keep instead of searching, e.g. "
                    "'length=0.5,prior=0': ranking human replies favours long ones more than "
                    "choosing among the model's own samples should (docs/benchmarks.md)")
+    p.add_argument("--borrow-contexts", type=int, default=300, help="validation contexts to "
+                   "choose the borrow margin on (0 = keep the default margin)")
     args = p.parse_args(argv)
     try:
         bundle = Path(args.model)
@@ -109,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         fixed = parse_fixed(args.fixed)
         if args.backward:
             attach_backward(bundle, Path(args.backward))
-        print(json.dumps(tune(bundle, args.contexts, fixed), indent=2))
+        print(json.dumps(tune(bundle, args.contexts, fixed, args.borrow_contexts), indent=2))
     except (BundleError, ValueError, OSError, KeyError) as exc:
         print(f"rerank: error: {exc}", file=sys.stderr)
         return 2

@@ -79,8 +79,19 @@ def _options_and_explain(data: dict) -> tuple[DecodeOptions, bool]:
 def _store_reply(conversation: Conversation, reply: Reply, replaces: Message | None = None) -> Message:
     return conversations.add_reply(
         get_session(), conversation, reply.text, model_version=reply.model_version,
-        options=reply.options, latency_ms=reply.latency_ms, explanation=reply.explanation,
+        options=reply.options, latency_ms=reply.latency_ms, explanation=reply_record(reply),
         confidence=reply.confidence, replaces=replaces)
+
+
+def reply_record(reply: Reply) -> dict | None:
+    """The explanation stored with a reply: the search's, plus the example it was written from
+    and whether it was borrowed, so "Why this reply?" later explains it with that example."""
+    record = dict(reply.explanation or {})
+    if reply.exemplar is not None:
+        record["written_from"] = reply.exemplar
+    if reply.borrowed:
+        record["borrowed"] = True
+    return record or None
 
 
 def _answer_saved_message(conversation: Conversation, history: list[str], options: DecodeOptions,

@@ -15,7 +15,9 @@ from chatbot.storage import conversations
 from chatbot.storage.db import Message
 from chatbot.web.serving import BOT, explain_reply
 
-KEPT = ("candidates",)  # what only the search knew, kept from the explanation stored with a reply
+# What only the search knew, kept from the explanation stored with a reply: the drafts, the
+# example the reply was written from, and whether it was shown as retrieved.
+KEPT = ("candidates", "written_from", "borrowed")
 
 
 def explanation_for(session: Session, message: Message) -> tuple[dict, bool]:
@@ -29,7 +31,7 @@ def explanation_for(session: Session, message: Message) -> tuple[dict, bool]:
     if "words" in stored:
         return with_summary(stored), True
     history = conversations.history_before(session, message)
-    explanation, version = explain_reply(history, message.text)
+    explanation, version = explain_reply(history, message.text, stored.get("written_from"))
     explanation.update({key: stored[key] for key in KEPT if key in stored})
     exact = version == message.model_version
     if exact:
@@ -46,33 +48,59 @@ def model_pieces() -> int | None:
 
 def with_summary(explanation: dict) -> dict:
     """A copy with `summary`, the sentence, in the request's language."""
-    return {**explanation, "summary": summary_sentence(explanation.get("summary_data") or {})}
+    text = summary_sentence(explanation.get("summary_data") or {})
+    if explanation.get("borrowed"):
+        text = _("Lembra did not write this reply: a person wrote it in a similar training "
+                 "conversation, and it is shown as it is because “Allow replies taken from the "
+                 "training conversations” is on.") + " " + text
+    return {**explanation, "summary": text}
 
 
 def summary_sentence(data: dict) -> str:
-    """"Lembra wrote “pasta” mostly from “cooking” (41%); it barely used “sundays” (1%).\""""
+    """"While writing “pasta”, Lembra looked most at “cooking” (41% of its attention); of your
+    last message it looked least at “sundays” (1%).": attention is where the decoder looked,
+    and the sentence claims no more than that (see `chatbot.explanation.summary_data`)."""
     answered = data.get("answered") or []
     if answered:
         first = answered[0]
-        text = _("Lembra wrote “%(reply)s” mostly from “%(word)s” (%(share)s%%)",
-                 reply=first["reply"], word=first["context"], share=_percent(first["share"]))
+        text = _("While writing “%(reply)s”, Lembra looked most at “%(word)s” (%(share)s%% of "
+                 "its attention)", reply=first["reply"], word=first["context"],
+                 share=_percent(first["share"]))
         for more in answered[1:]:
-            text += _(", and “%(reply)s” from “%(word)s” (%(share)s%%)",
+            text += _(", and while writing “%(reply)s”, at “%(word)s” (%(share)s%%)",
                       reply=more["reply"], word=more["context"], share=_percent(more["share"]))
     else:
-        text = _("Lembra's reply did not lean on any one word")
+        text = _("Lembra's attention did not settle on any one word of yours")
     barely = data.get("barely")
     if barely:
-        text += _("; it barely used “%(word)s” (%(share)s%%).", word=barely["context"],
+        text += _("; of your last message it looked least at “%(word)s” (%(share)s%% of its "
+                  "attention, on average).", word=barely["context"],
                   share=_percent(barely["share"]))
     else:
         text += "."
+    copied = data.get("copied") or []
+    if copied:
+        text += " " + _copied_sentence(copied)
+    elif data.get("example"):
+        text += " " + _("It wrote every word itself, with a reply from a similar conversation "
+                        "in view.")
     unseen = int(data.get("unseen_words") or 0)
     if unseen:
         text += " " + ngettext("It could not see %(num)s word at the start of the conversation.",
                                "It could not see %(num)s words at the start of the conversation.",
                                unseen)
     return text
+
+
+def _copied_sentence(copied: list[dict]) -> str:
+    """"It took “hiking” from a reply in a similar conversation and “sister” from your message.\""""
+    where = {"example": _("from a reply in a similar conversation"),
+             "you": _("from your message"), "lembra": _("from its own earlier reply")}
+    parts = [_("“%(word)s” %(source)s", word=c["reply"], source=where.get(c["from"], ""))
+             for c in copied]
+    if len(parts) == 1:
+        return _("It took %(first)s.", first=parts[0])
+    return _("It took %(first)s and %(second)s.", first=parts[0], second=parts[1])
 
 
 def _percent(share: float) -> str:
@@ -84,9 +112,10 @@ def panel_strings() -> dict[str, str]:
     return {
         "exYou": _("You"),
         "exLembra": _("Lembra"),
-        "exWordsTitle": _("What the reply came from"),
-        "exWordsHint": _("Choose a word of the reply to see which of the conversation's words "
-                         "it used; the bar under each word shows how much."),
+        "exWordsTitle": _("Where the reply looked"),
+        "exWordsHint": _("Choose a word of the reply to see where its attention went while it "
+                         "was written: the bar under each word of the conversation shows its "
+                         "share of that word's attention (the shares add up to 100%)."),
         "exUnknown": _("not understood: %(chars)s"),
         "exUnseen": _("Greyed words were outside what the model reads (its last %(n)s pieces), "
                       "so it never saw them."),
@@ -107,6 +136,16 @@ def panel_strings() -> dict[str, str]:
         "exFitPoorly": _("fits poorly"),
         "exFit": _("fit (cosine, -1 to 1):"),
         "exCheerful": _("passed over: too cheerful for sad news"),
+        "exRepeats": _("passed over: says a word twice"),
+        "exDraftFrom": _("written from: “%(text)s”"),
+        "exExample": _("Example"),
+        "exExampleHint": _("Lembra wrote this reply with a reply from a similar training "
+                           "conversation in view (the example); a reply word also shows how "
+                           "much it looked at each of the example's words."),
+        "exCopied_example": _("copied from the example: %(words)s"),
+        "exCopied_you": _("copied from your message: %(words)s"),
+        "exCopied_lembra": _("copied from Lembra's earlier reply: %(words)s"),
+        "exAllWritten": _("Every word was written from the vocabulary, none copied."),
         "exChosen": _("shown"),
         "exUnfinished": _("cut off"),
         "exScore": _("score"),

@@ -261,11 +261,13 @@ def default_options() -> dict[str, Any]:
     return DecodeOptions().to_dict()
 
 
-def explain_reply(history: list[str], reply_text: str) -> tuple[dict, str]:
-    """Teacher-forced explanation of a stored reply by the current bot, and that bot's version."""
+def explain_reply(history: list[str], reply_text: str,
+                  exemplar: str | None = None) -> tuple[dict, str]:
+    """Teacher-forced explanation of a stored reply by the current bot, and that bot's version;
+    `exemplar`: the example it was written from, when the reply's record has it."""
     bot = current_bot()
     try:
-        return bot.explain(history, reply_text), bot.version
+        return bot.explain(history, reply_text, exemplar=exemplar), bot.version
     except Exception as exc:
         current_app.logger.exception("explanation failed")
         raise ModelUnavailable(f"the model failed to explain ({type(exc).__name__})") from exc

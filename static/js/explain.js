@@ -102,10 +102,22 @@ class WordsView {
       el("span", { className: "ex-turn-words" }, t.nodes),
     ]));
     const unseen = this.context.some((w) => !w.seen);
+    // A retrieve-and-refine reply: the example it was written from, shaded like the context.
+    this.example = ex.example ?? null;
+    this.exampleNodes = (this.example?.words ?? []).map((word) => el("span", {
+      className: `ex-word ex-example-word${word.seen ? "" : " unseen"}`,
+    }, [el("span", { className: "ex-text", text: word.text }), el("small", { className: "ex-share" })]));
+    const exampleTurn = this.example ? el("div", { className: "ex-turn example" }, [
+      el("span", { className: "ex-turn-label", text: s.exExample }),
+      el("span", { className: "ex-turn-words" }, this.exampleNodes),
+    ]) : "";
     this.node = el("section", { className: "ex-words", "aria-labelledby": "ex-words-title" }, [
       el("h3", { id: "ex-words-title", text: s.exWordsTitle }),
       el("p", { className: "muted small", text: s.exWordsHint }),
       el("div", { className: "ex-reply", role: "group", "aria-label": s.bot }, this.replyButtons),
+      originsLine(ex, s),
+      this.example ? el("p", { className: "muted small", text: s.exExampleHint }) : "",
+      exampleTurn,
       el("div", { className: "ex-context" }, turnNodes),
       unseen ? el("p", { className: "muted small ex-unseen-note", text: fmt(s.exUnseen, { n: ex.window }) }) : "",
     ]);
@@ -142,12 +154,14 @@ class WordsView {
     if (!this.reply.length) return;
     this.current = r;
     const weights = this.reply[r].attention;
-    const peak = Math.max(1e-6, ...weights);
+    const fromExample = this.example?.attention?.[r] ?? [];
+    const peak = Math.max(1e-6, ...weights, ...fromExample);
     this.replyButtons.forEach((b, i) => {
       b.setAttribute("aria-pressed", String(i === r));
       b.style.removeProperty("--w");
     });
     this.contextNodes.forEach((node, c) => this.shade(node, weights[c] ?? 0, peak));
+    this.exampleNodes.forEach((node, e) => this.shade(node, fromExample[e] ?? 0, peak));
     this.bubbles.shade(weights, peak);
     if (announce) this.replyButtons[r].focus();
   }
@@ -171,6 +185,16 @@ class WordsView {
     const text = node.querySelector(".ex-text").textContent;
     node.setAttribute("aria-label", `${text}: ${pct(weight)}%`);
   }
+}
+
+// Which reply words the copy gate took from what the model read, and which it wrote itself.
+function originsLine(ex, s) {
+  if (!ex.origins?.length) return "";
+  const groups = { example: [], you: [], lembra: [] };
+  ex.origins.forEach((o, r) => groups[o.origin]?.push(ex.words.reply[r].text));
+  const parts = Object.entries(groups).filter(([, words]) => words.length)
+    .map(([origin, words]) => fmt(s[`exCopied_${origin}`], { words: words.join(", ") }));
+  return el("p", { className: "ex-origins small", text: parts.length ? parts.join(" · ") : s.exAllWritten });
 }
 
 // -- alternatives, confidence, candidates ------------------------------------------------------
@@ -223,9 +247,11 @@ function candidatesSection(candidates, s) {
         className: "ex-cand-score",
         text: `${c.fit_label ? `${s[FIT_WORDS[c.fit_label]]} · ` : ""}`
           + `${s.exScore} ${c.score.toFixed(1)}${c.chosen ? ` · ${s.exChosen}` : ""}`
-          + `${c.finished ? "" : ` · ${s.exUnfinished}`}${c.cheerful ? ` · ${s.exCheerful}` : ""}`,
+          + `${c.finished ? "" : ` · ${s.exUnfinished}`}${c.cheerful ? ` · ${s.exCheerful}` : ""}`
+          + `${c.repeats ? ` · ${s.exRepeats}` : ""}`,
         title: c.fit == null ? "" : `${s.exFit} ${c.fit.toFixed(2)}`,
       }),
+      c.exemplar ? el("small", { className: "ex-cand-example", text: fmt(s.exDraftFrom, { text: c.exemplar }) }) : "",
     ]))),
   ]);
 }

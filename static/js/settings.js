@@ -13,9 +13,10 @@ export class Settings {
     this.themes = [...dialog.querySelectorAll('input[name="theme"]')];
     this.beam = dialog.querySelector("#opt-beam");
     this.temperature = dialog.querySelector("#opt-temperature");
+    this.borrow = dialog.querySelector("#opt-borrow");
     this.language = dialog.querySelector("#opt-language");
     this.apply(this.load());
-    for (const input of [...this.modes, this.beam, this.temperature]) {
+    for (const input of [...this.modes, this.beam, this.temperature, this.borrow]) {
       input.addEventListener("input", () => this.save());
     }
     const theme = window.lembraTheme?.get() ?? "system";
@@ -56,6 +57,7 @@ export class Settings {
     for (const input of this.modes) input.checked = input.value === mode;
     this.beam.value = options.beam_width;
     this.temperature.value = options.temperature;
+    this.borrow.checked = Boolean(options.borrow);
     this.showValues();
   }
 
@@ -65,6 +67,7 @@ export class Settings {
       Number(this.temperature.value).toFixed(2);
     this.beam.disabled = this.mode !== "beam";
     this.temperature.disabled = !["sample", "rerank"].includes(this.mode);
+    this.borrow.disabled = this.mode !== "rerank";
   }
 
   save() {
@@ -78,6 +81,7 @@ export class Settings {
       mode: this.mode,
       beam_width: Number(this.beam.value),
       temperature: Number(this.temperature.value),
+      borrow: this.borrow.checked,
     };
   }
 

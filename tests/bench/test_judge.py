@@ -34,3 +34,23 @@ def test_write_shuffles_every_system_together_and_score_reads_the_grades(tiny_bu
 def test_a_system_without_a_bundle_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["write", "--system", "nothing", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("judge: error:")
+
+
+def test_a_probe_is_recalled_only_by_the_detail_as_whole_words():
+    from bench.judge import recalls
+
+    assert recalls("your name is Ana, right?", "ana")
+    assert recalls("you have 2 cats", "two|2") and recalls("ice cream!", "ice cream")
+    assert not recalls("banana bread", "ana") and not recalls("i don't know", "chicago")
+
+
+def test_probes_and_sad_read_the_chosen_set(tiny_bundle, tmp_path, capsys):
+    (tmp_path / "memory_probes.tsv").write_text("my name is ana\twhat's my name?\tana\n"
+                                                "i live in lisbon\twhere do i live?\tlisbon\n")
+    (tmp_path / "sad_messages.txt").write_text("my dog died today\n")
+    assert main(["probes", "--system", f"tiny={tiny_bundle}@greedy", "--set", str(tmp_path)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["probes"] == 2 and len(result["tiny"]["answers"]) == 2
+    assert result["tiny"]["recalled_share"] == sum(a["recalled"] for a in result["tiny"]["answers"]) / 2
+    assert main(["sad", "--system", f"tiny={tiny_bundle}@greedy", "--set", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["messages"] == 1

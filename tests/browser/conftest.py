@@ -67,6 +67,17 @@ def server(tmp_path_factory, bot) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
+def refine_server(tmp_path_factory, refine_bundle) -> Iterator[Server]:
+    """The app serving the tiny retrieve-and-refine model (examples and the copy gate)."""
+    from chatbot.bot import Bot
+
+    bot = Bot.load(refine_bundle)
+    warm_up(bot)
+    with serve(tmp_path_factory, "browser_refine", BOT=bot) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def server_without_model(tmp_path_factory) -> Iterator[Server]:
     with serve(tmp_path_factory, "browser_down") as running:
         yield running

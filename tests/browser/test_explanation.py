@@ -66,7 +66,7 @@ def test_words_turns_and_highlights_both_ways(page, server):
     dialog = open_why(page)
     ex = explanation(page, server)
     expect(dialog.locator(".ex-summary")).to_have_text(ex["summary"])
-    assert ex["summary"].startswith("Lembra wrote “")
+    assert ex["summary"].startswith(("While writing “", "Lembra's attention did not settle"))
     # words, not pieces, with the turns labelled and no separators or "▁" shown
     expect(dialog.locator(".ex-reply-word")).to_have_text([w["text"] for w in ex["words"]["reply"]])
     expect(dialog.locator(".ex-turn-label")).to_have_text(["You", "Lembra", "You"])
@@ -204,7 +204,7 @@ def test_phone_portuguese_both_themes(context_page, server, scheme):
     expect(page.locator(".message.bot")).to_have_count(1)
     dialog = open_why(page)
     ex = explanation(page, server)
-    expect(dialog.locator(".ex-summary")).to_have_text(re.compile(r"^Lembra escreveu “"))
+    expect(dialog.locator(".ex-summary")).to_have_text(re.compile(r"^(Ao escrever “|A atenção da Lembra)"))
     expect(dialog.locator(".ex-turn-label")).to_have_text(["Você"])
     expect(dialog.get_by_role("heading", name="Por dentro da LSTM")).to_be_visible()
     expect(dialog.locator('.ex-gate[data-gate="forget"] figcaption')).to_have_text(
@@ -244,7 +244,7 @@ def test_admin_transcript_shows_the_same_panel(page, server):
     dialog = page.locator("#explain")
     # The tiny model's sampled reply decides which sentence opens the panel; either is the panel's.
     expect(dialog.locator(".ex-summary")).to_have_text(
-        re.compile(r"^(Lembra wrote “|Lembra's reply did not lean on any one word)"))
+        re.compile(r"^(While writing “|Lembra's attention did not settle)"))
     expect(dialog.locator(".ex-turn-label")).to_have_text(["You"])
     dialog.locator(".ex-reply-word").first.focus()
     expect(page.locator(".turn.user .bubble-word")).to_have_count(6)
@@ -252,3 +252,39 @@ def test_admin_transcript_shows_the_same_panel(page, server):
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(page.locator(".turn.user .text").last).to_have_text("i love cooking pasta on sundays")
+
+
+def test_a_refined_reply_shows_its_example_what_it_copied_and_each_drafts_example(page,
+                                                                                  refine_server):
+    open_chat(page, refine_server)
+    send(page, "do you like to cook?")
+    dialog = open_why(page)
+    ex = explanation(page, refine_server)
+    example = dialog.locator(".ex-turn.example")
+    expect(example.locator(".ex-turn-label")).to_have_text("Example")
+    expect(example.locator(".ex-example-word")).to_have_count(len(ex["example"]["words"]))
+    expect(dialog.locator(".ex-origins")).to_be_visible()
+    drafts = dialog.locator(".ex-candidates li .ex-cand-example")
+    expect(drafts.first).to_contain_text("written from:")
+    # Choosing a reply word shades the example's words by that word's attention to them.
+    dialog.locator(".ex-reply-word").first.click()
+    shades = example.locator(".ex-example-word").evaluate_all(
+        "nodes => nodes.map(n => Number(n.style.getPropertyValue('--w')))")
+    assert max(shades) > 0
+
+
+def test_the_borrow_setting_is_sent_with_each_message(page, refine_server):
+    open_chat(page, refine_server)
+    page.get_by_role("button", name="Settings").click()
+    drawer = page.get_by_role("dialog", name="Settings")
+    box = drawer.get_by_label("Allow replies taken from the training conversations")
+    expect(box).not_to_be_checked()
+    box.check()
+    drawer.get_by_role("radio", name="Most likely words").check()
+    expect(box).to_be_disabled()  # only Best fit can borrow
+    drawer.get_by_role("radio", name="Best fit").check()
+    page.keyboard.press("Escape")
+    send(page, "hi")
+    conversation_id = page.url.rsplit("/", 1)[1]
+    stored = page.request.get(f"{refine_server.url}/api/conversations/{conversation_id}").json()
+    assert stored["messages"][-1]["options"]["borrow"] is True

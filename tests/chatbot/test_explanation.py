@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from chatbot.decoding import DecodeOptions
-from chatbot.explanation import UNITS_PER_GATE, UNITS_STEPPED, moving_units, reply_words
+from chatbot.explanation import (
+    UNITS_PER_GATE,
+    UNITS_STEPPED,
+    moving_units,
+    reply_words,
+    summary_data,
+)
+from chatbot.repetition import FUNCTION_WORDS
 
 HISTORY = ["hi there", "hello how are you", "i love cooking pasta on sundays"]
 
@@ -99,12 +106,26 @@ def test_summary_names_reply_and_context_words(explained):
     data = ex["summary_data"]
     context = {w["text"].strip("?!.,") for w in ex["words"]["context"]}
     reply = {w["text"].strip("?!.,") for w in ex["words"]["reply"]}
-    assert 1 <= len(data["answered"]) <= 2
+    assert len(data["answered"]) <= 2
     for part in data["answered"]:
         assert part["reply"] in reply and part["context"] in context
+        assert part["reply"] not in FUNCTION_WORDS and part["context"] not in FUNCTION_WORDS
         assert 0 < part["share"] <= 1
     if data["barely"]:
         assert data["barely"]["context"] in HISTORY[-1].split()
+        assert data["barely"]["context"] not in FUNCTION_WORDS
+
+
+def test_the_sentence_leaves_function_words_out():
+    words = [{"text": t, "turn": "you", "turn_index": 0, "seen": True}
+             for t in ("i", "love", "cooking", "pasta")]
+    reply = [("i", [0]), ("cook", [1]), ("too", [2])]
+    matrix = np.array([[0.9, 0.0, 0.1, 0.0],   # "i" looked at "i": both function words
+                       [0.6, 0.1, 0.3, 0.0],   # "cook": most on "i", then "cooking"
+                       [0.2, 0.2, 0.2, 0.4]])
+    data = summary_data(words, reply, matrix)
+    assert data["answered"] == [{"reply": "cook", "context": "cooking", "share": 0.3}]
+    assert data["barely"]["context"] in ("love", "pasta")
 
 
 def test_lstm_numbers_obey_the_gate_equations(explained):

@@ -129,3 +129,27 @@ def test_fixed_weights_are_kept_and_the_rest_searched():
     for bad in ("speed=1", "length=fast", "length"):
         with pytest.raises(ValueError, match="--fixed"):
             parse_fixed(bad)
+
+
+def test_the_borrow_margin_is_the_one_whose_shown_replies_match_the_true_ones_best():
+    from train.rerank import best_margin
+
+    references = ["i love hiking", "pizza with cheese", "yes"]
+    drafts = [("i like it", 0.2), ("pizza with cheese", 0.3), ("yes", 0.5)]
+    retrieved = [("i love hiking too", 0.6), ("no", 0.45), ("maybe", 0.55)]
+    margin, table = best_margin(drafts, retrieved, references)
+    # Borrowing only the first (gain 0.4) is best: margins 0.15 to 0.3 do that; the largest wins.
+    assert margin == 0.3 and table[margin]["borrowed_share"] == 1 / 3
+    assert table[-0.1]["f1"] < table[margin]["f1"] and table[0.5]["f1"] < table[margin]["f1"]
+
+
+def test_rerank_chooses_a_borrow_margin_with_a_scorer(scored_bundle, tmp_path, capsys):
+    import shutil
+
+    path = tmp_path / "bundle"
+    shutil.copytree(scored_bundle, path)
+    capsys.readouterr()
+    assert rerank_main(["--model", str(path), "--contexts", "20", "--borrow-contexts", "6"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["borrow_contexts"] == 6 and str(result["borrow_margin"]) in result["borrow_table"]
+    assert RerankWeights.load(path / RERANK_FILE).borrow_margin == result["borrow_margin"]

@@ -63,3 +63,11 @@ def test_ratios_are_bounded(hyps):
         assert 0.0 <= value <= 1.0
     if hyps:
         assert metrics.top1_reply_share(hyps) >= 1 / len(hyps)
+
+
+def test_word_f1():
+    from train.metrics import word_f1
+
+    assert word_f1("I love hiking!", "i love hiking") == 1.0
+    assert word_f1("hiking", "i love hiking") == 0.5  # precision 1, recall 1/3
+    assert word_f1("pizza", "i love hiking") == 0.0 and word_f1("", "hi") == 0.0
