@@ -9,6 +9,10 @@ that is how a new model goes live without dropping connections.
 """
 
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the repo, before app:app is
+from chatbot.config import REPLY_TIMEOUT_S  # noqa: E402  (no TensorFlow: config is plain Python)
 
 # One model per worker: size workers by memory (a worker with the shipped model is about 550 MB
 # resident, TensorFlow included: docs/benchmarks.md), not by cores. Threads (gthread) let one
@@ -32,7 +36,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
 # A reply takes well under a second on CPU; a worker silent for this long is stuck. Loading the
 # model happens before the worker starts answering, so it does not count against `timeout`.
-timeout = 60
+timeout = REPLY_TIMEOUT_S
 graceful_timeout = 30
 keepalive = 5
 # A gthread worker gives a connection one of its threads until the request has arrived, and

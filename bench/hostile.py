@@ -337,7 +337,7 @@ def integrity(db: Path, attack: Attack) -> tuple[bool, list[str]]:
 
 def tiny_model(out: Path) -> Path:
     """The test suite's tiny model (tests/conftest.py), trained in seconds."""
-    from tests.conftest import TINY_MODEL_ARGS
+    from train.ensure_model import TEST_MODEL_ARGS as TINY_MODEL_ARGS
     from train.train import main as train
 
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the result

@@ -103,6 +103,10 @@ class ModelConfig:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
+# gunicorn's worker timeout (gunicorn.conf.py reads it), and so how long a request waits for its
+# reply in the batching queue: a reply slower than this is not coming.
+REPLY_TIMEOUT_S = 60
+
 DEFAULT_SECRET = "dev-insecure-change-me"
 MIN_SECRET_BYTES = 32  # an HMAC key shorter than this can be guessed or forged
 

@@ -17,14 +17,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from chatbot.storage.db import Base, make_engine, upgrade
+from train.ensure_model import TEST_MODEL_ARGS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-TINY_MODEL_ARGS = [
-    "--corpus", "chitchat", "--max-pairs", "400", "--epochs", "2", "--batch-size", "32",
-    "--vocab-size", "300", "--embed-dim", "24", "--enc-units", "24", "--dropout", "0.0",
-    "--learning-rate", "0.01", "--eval-limit", "0", "--seed", "7",
-]
+TINY_MODEL_ARGS = TEST_MODEL_ARGS
 
 
 @pytest.fixture(scope="session")

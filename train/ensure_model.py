@@ -15,6 +15,13 @@ from chatbot.config import AppConfig
 TINY = Path("models/tiny")
 TINY_ARGS = ["--corpus", "chitchat", "--max-pairs", "5000", "--epochs", "1",
              "--eval-limit", "0", "--out", str(TINY)]
+# The smallest model the pipeline trains for real, in seconds: the tests' fixture and the
+# hostile benchmark's (no --out: each adds its own).
+TEST_MODEL_ARGS = [
+    "--corpus", "chitchat", "--max-pairs", "400", "--epochs", "2", "--batch-size", "32",
+    "--vocab-size", "300", "--embed-dim", "24", "--enc-units", "24", "--dropout", "0.0",
+    "--learning-rate", "0.01", "--eval-limit", "0", "--seed", "7",
+]
 
 
 def main() -> int:

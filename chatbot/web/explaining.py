@@ -169,9 +169,9 @@ def panel_strings() -> dict[str, str]:
         "exOutput": _("output gate"),
         "exCell": _("cell state"),
         "exHidden": _("hidden state"),
-        "exForgetDrop": _("Unit %(unit)s: the forget gate fell to %(f)s, so the cell let go of "
-                          "what it held (%(before)s → %(after)s)."),
-        "exWrite": _("Unit %(unit)s: the input gate opened to %(i)s and wrote %(g)s into the "
+        "exForgetDrop": _("Unit %(unit)s changed most: its forget gate at %(f)s let go of part "
+                          "of what the cell held (%(before)s → %(after)s)."),
+        "exWrite": _("Unit %(unit)s changed most: its input gate at %(i)s wrote %(g)s into the "
                      "cell (%(before)s → %(after)s)."),
         "exGateMapLabel": _("%(gate)s of the %(n)s units that changed most (rows), at each reply "
                             "word (columns), from 0 to 1 on the scale above."),

@@ -30,7 +30,6 @@ def current_language() -> str:
 def script_strings() -> dict[str, str]:
     """Every sentence static/js shows, in the visitor's language."""
     return {
-        "newChat": _("New chat"),
         "untitled": _("New conversation"),
         "typing": _("Lembra is typing…"),
         "you": _("You"),
@@ -57,19 +56,8 @@ def script_strings() -> dict[str, str]:
         "tooLong": _("%(n)s characters over the limit"),
         "loading": _("Loading…"),
         "explainFailed": _("Could not compute the explanation."),
-        "heatmapLabel": _("Attention: how much each reply token (rows) looked at each of your "
-                          "tokens (columns). Darker means more attention."),
-        "gateInput": _("Input gate: how much new information each step writes into the "
-                       "memory cell."),
-        "gateForget": _("Forget gate: how much of the memory cell is kept from the previous "
-                        "step (1 keeps everything)."),
-        "gateOutput": _("Output gate: how much of the memory cell is shown to the layer that "
-                        "picks the next token."),
         "inexact": _("The model no longer gives this exact reply; this explains the reply it "
                      "gives now."),
-        "attentionTitle": _("Attention"),
-        "gatesTitle": _("LSTM gates, per generated token"),
-        "noAttention": _("This model has no attention, so there is no heatmap."),
         "modelInfo": _("Model %(version)s · %(mode)s · %(ms)s ms"),
         "suggest": _("Suggest a better answer"),
         "suggestLabel": _("A better answer to your message"),

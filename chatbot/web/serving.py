@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chatbot.batching import Batcher
 from chatbot.bundle import BundleError, bundle_version, is_bundle
+from chatbot.config import REPLY_TIMEOUT_S
 from chatbot.storage import switches
 from chatbot.storage.db import ModelSwitch
 from chatbot.web.database import open_session
@@ -44,7 +45,6 @@ BOT_ERROR = "lembra.bot_error"
 BATCHER = "lembra.batcher"
 WATCHER = "lembra.model_watcher"
 DEFERRED = "lembra.deferred_model_dir"  # a command line's model, loaded when first asked for
-REPLY_TIMEOUT_S = 60.0  # gunicorn's worker timeout: a reply slower than this is not coming
 _BATCHER_LOCK = threading.Lock()
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s:'\"()]+")
 

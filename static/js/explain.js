@@ -12,6 +12,7 @@ import { BubbleWords } from "./explain-bubbles.js";
 
 const GATES = [["forget", "exForget"], ["input", "exInput"], ["output", "exOutput"]];
 const SHOWN_PERCENT = 0.05; // context words under this share show no number beside them
+const ALMOST = 0.15; // "it almost wrote" only for an alternative at least this likely
 const CELL = 24;
 
 const pct = (p) => String(Math.round(p * 100));
@@ -207,7 +208,7 @@ function alternativesSection(ex, s) {
     const other = options.find((o) => o.end || o.text !== word.text && !word.text.startsWith(o.text));
     const previous = r > 0 ? ex.words.reply[r - 1].text : null;
     let line = "";
-    if (other) {
+    if (other && other.p >= ALMOST) {
       const alt = other.end ? s.exEnd : other.text;
       line = previous === null
         ? fmt(s.exAtStart, { alt, p: pct(other.p) })
@@ -402,16 +403,18 @@ function stepTable(steps, t, s) {
   ])]);
 }
 
-// One sentence on what changed at step t: a forget gate that dropped, else the biggest write.
+// One sentence on what changed at step t, about the unit whose cell changed most there: whether
+// forgetting (c_{t-1} - f_t c_{t-1}) or writing (i_t c̃_t) moved it more.
 function meaning(steps, t, s) {
   const ks = steps.ids.map((u, k) => k);
-  const drop = ks.reduce((a, b) => (steps.forget[b][t] < steps.forget[a][t] ? b : a));
-  const values = (k) => ({
-    unit: steps.ids[k], f: steps.forget[k][t].toFixed(2), i: steps.input[k][t].toFixed(2),
-    g: steps.candidate[k][t].toFixed(2), before: steps.cell[k][t].toFixed(2), after: steps.cell[k][t + 1].toFixed(2),
-  });
-  if (steps.forget[drop][t] < 0.5) return fmt(s.exForgetDrop, values(drop));
-  const write = ks.reduce((a, b) => (Math.abs(steps.input[b][t] * steps.candidate[b][t])
-    > Math.abs(steps.input[a][t] * steps.candidate[a][t]) ? b : a));
-  return fmt(s.exWrite, values(write));
+  const change = (k) => Math.abs(steps.cell[k][t + 1] - steps.cell[k][t]);
+  const unit = ks.reduce((a, b) => (change(b) > change(a) ? b : a));
+  const values = {
+    unit: steps.ids[unit], f: steps.forget[unit][t].toFixed(2), i: steps.input[unit][t].toFixed(2),
+    g: steps.candidate[unit][t].toFixed(2), before: steps.cell[unit][t].toFixed(2),
+    after: steps.cell[unit][t + 1].toFixed(2),
+  };
+  const forgotten = Math.abs(steps.cell[unit][t] * (1 - steps.forget[unit][t]));
+  const written = Math.abs(steps.input[unit][t] * steps.candidate[unit][t]);
+  return fmt(forgotten > written ? s.exForgetDrop : s.exWrite, values);
 }

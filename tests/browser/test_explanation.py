@@ -143,7 +143,11 @@ def test_heatmap_legend_and_lstm_step_through(page, server):
     cells = rows.first.locator("td").all_inner_texts()
     assert float(cells[0]) == pytest.approx(live["forget"][k][t], abs=0.006)
     assert float(cells[4]) == pytest.approx(live["cell"][k][t + 1], abs=0.006)
-    expect(lstm.locator(".ex-meaning")).to_have_text(re.compile(r"^Unit \d+: the (forget|input) gate"))
+    # The sentence names the unit whose cell changed most at this step (the table's first row).
+    changed = max(range(len(live["ids"])),
+                  key=lambda j: abs(live["cell"][j][t + 1] - live["cell"][j][t]))
+    expect(lstm.locator(".ex-meaning")).to_have_text(
+        re.compile(rf"^Unit {live['ids'][changed]} changed most: its (forget|input) gate"))
     # a units x steps map per gate, not a mean
     for gate in ("forget", "input", "output"):
         grid = lstm.locator(f'.ex-gate[data-gate="{gate}"] rect.cell')

@@ -81,7 +81,7 @@ def test_beam_prefers_a_finished_hypothesis_over_a_better_cut_one():
 
 
 @pytest.mark.parametrize("mode", ["greedy", "beam", "sample", "rerank"])
-def test_regenerate_gives_a_different_reply_in_every_mode(bot, mode):
+def test_avoiding_earlier_replies_gives_a_different_reply_in_every_mode(bot, mode):
     options = DecodeOptions(mode=mode, seed=3)
     history = ["where are you from"]
     first = bot.reply(history, options)

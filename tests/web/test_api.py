@@ -407,7 +407,7 @@ def test_replies_list_their_versions_and_confidence(model_app, chatter):
 
 
 @pytest.mark.parametrize("mode", ["greedy", "beam", "rerank"])
-def test_regenerate_gives_a_different_reply_in_every_mode(chatter, mode):
+def test_the_regenerate_route_gives_a_different_reply_in_every_mode(chatter, mode):
     """Greedy and beam search are deterministic: without being told what to avoid, they would
     give the same reply again."""
     conversation_id = chatter.new_conversation()

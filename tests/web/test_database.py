@@ -38,7 +38,7 @@ def test_the_same_app_runs_on_postgresql(make_app, postgres_url, visitor_for):
     engine.dispose()
 
 
-def test_purge_deletes_only_idle_conversations(make_app):
+def test_the_purge_command_deletes_only_idle_conversations(make_app):
     app = make_app()
     with app.app_context():
         session = app.extensions["lembra.db"]()

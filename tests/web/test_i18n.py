@@ -34,7 +34,7 @@ def test_script_strings_are_translated_too(app):
     client.set_cookie("lembra_lang", "pt")
     html = client.get("/").get_data(as_text=True)
     assert "A Lembra está digitando…" in html  # in the JSON block the scripts read
-    assert "Porta de esquecimento" in html
+    assert "Por dentro da LSTM" in html  # the explanation panel's strings too
 
 
 def test_portuguese_catalog_is_complete_and_compiled():
