@@ -204,12 +204,13 @@ def delete(session: Session, conversation: Conversation) -> None:
 
 
 def add_message(session: Session, conversation: Conversation, text: str,
-                max_turns: int) -> tuple[Message, list[str]]:
-    """Store the user's message (committed) and return it with the turns the model answers."""
+                max_turns: int, support: str | None = None) -> tuple[Message, list[str]]:
+    """Store the user's message (committed) with its support class, and return it with the
+    turns the model answers."""
     stored = turns(session, conversation.id)  # every stored message: their number is the turn count
     if len(stored) >= max_turns:
         raise Refused("this conversation is full; start a new one")
-    message = Message(conversation_id=conversation.id, role="user", text=text)
+    message = Message(conversation_id=conversation.id, role="user", text=text, support=support)
     if not conversation.title:
         conversation.title = title_from(text)
     conversation.updated_at = utcnow()
@@ -285,7 +286,8 @@ def rename(session: Session, conversation: Conversation, title: str) -> None:
     session.commit()
 
 
-def edit_last_message(session: Session, message: Message, text: str) -> None:
+def edit_last_message(session: Session, message: Message, text: str,
+                      support: str | None = None) -> None:
     """Change the text of the visitor's last message (committed) before it is answered again;
     a title that came from that message follows it. Any other message is `Refused`."""
     last = session.scalar(select(func.max(Message.id)).where(
@@ -296,5 +298,6 @@ def edit_last_message(session: Session, message: Message, text: str) -> None:
     if conversation.title == title_from(message.text):
         conversation.title = title_from(text)
     message.text = text
+    message.support = support
     conversation.updated_at = utcnow()
     session.commit()

@@ -96,6 +96,8 @@ class Message(Base):
     role: Mapped[str] = mapped_column(String(8))  # "user" or "bot"
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Visitor messages only: "ordinary", "sad" or "crisis" (chatbot.support), when classified.
+    support: Mapped[str | None] = mapped_column(String(16))
     # Bot replies only: which model answered, how it decoded, how long it took, and why.
     model_version: Mapped[str | None] = mapped_column(String(128))
     options: Mapped[dict | None] = mapped_column(JSON)

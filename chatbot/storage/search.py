@@ -86,6 +86,9 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+SUPPORT_FILTERS = {"": (), "sad": ("sad", "crisis"), "crisis": ("crisis",)}
+
+
 @dataclass(frozen=True)
 class Filters:
     """What the inbox (and its exports) show: every field is optional."""
@@ -103,6 +106,7 @@ class Filters:
     min_messages: int | None = None
     max_messages: int | None = None
     below: float | None = None  # has a reply whose confidence is under this
+    support: str = ""  # "sad": a visitor message was sad news or a crisis; "crisis": a crisis
     sort: str = "newest"
     # What was ignored: (kind: date, number, inverted or sort; the parameter; its value).
     problems: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
@@ -127,6 +131,10 @@ class Filters:
         if below is not None and below != below:  # NaN matches nothing
             problems.append(("number", "below", "nan"))
             below = None
+        support = args.get("support") or ""
+        if support not in SUPPORT_FILTERS:
+            problems.append(("support", "support", support[:20]))
+            support = ""
         return cls(
             q=(args.get("q") or "").replace("\x00", "").strip()[:200],
             date_from=date_from, date_to=date_to,
@@ -137,7 +145,8 @@ class Filters:
             pending=_on(args.get("pending")),
             regenerated=_on(args.get("regenerated")),
             visitor=(args.get("visitor") or "").replace("\x00", "").strip()[:64],
-            min_messages=lengths[0], max_messages=lengths[1], below=below, sort=sort,
+            min_messages=lengths[0], max_messages=lengths[1], below=below, support=support,
+            sort=sort,
             problems=tuple(problems),
         )
 
@@ -149,6 +158,7 @@ class Filters:
                 "min": "" if self.min_messages is None else str(self.min_messages),
                 "max": "" if self.max_messages is None else str(self.max_messages),
                 "below": "" if self.below is None else repr(self.below),
+                "support": self.support,
                 "sort": "" if self.sort == "newest" else self.sort}
         args.update({k: "1" for k, v in asdict(self).items() if v is True})
         return {k: v for k, v in args.items() if v}
@@ -198,6 +208,10 @@ class Filters:
             query = query.where(exists().where(
                 Message.conversation_id == Conversation.id, CURRENT,
                 Message.confidence < self.below))
+        if self.support:
+            query = query.where(exists().where(
+                Message.conversation_id == Conversation.id,
+                Message.support.in_(SUPPORT_FILTERS[self.support])))
         return query
 
     def order(self, query: Select) -> Select:

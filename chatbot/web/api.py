@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from chatbot.storage import conversations
 from chatbot.storage.db import Conversation, Message
+from chatbot.support import CRISIS, classify
 from chatbot.web import schema
 from chatbot.web.database import get_session
 from chatbot.web.errors import database_problem, json_error
@@ -24,6 +25,7 @@ from chatbot.web.explaining import explanation_for
 from chatbot.web.export import conversation_markdown
 from chatbot.web.security import csrf_token
 from chatbot.web.serving import ModelUnavailable, generate, parse_options
+from chatbot.web.support import SUPPORT_VERSION, crisis_reply, needs_crisis_reply
 from chatbot.web.visitor import current_visitor
 
 if TYPE_CHECKING:  # chatbot.bot imports TensorFlow; the views only need the names
@@ -83,6 +85,13 @@ def _store_reply(conversation: Conversation, reply: Reply, replaces: Message | N
         confidence=reply.confidence, replaces=replaces)
 
 
+def _store_crisis_reply(conversation: Conversation, message: str,
+                        replaces: Message | None = None) -> Message:
+    return conversations.add_reply(
+        get_session(), conversation, crisis_reply(message), model_version=SUPPORT_VERSION,
+        options={}, latency_ms=0.0, explanation={"support": CRISIS}, replaces=replaces)
+
+
 def reply_record(reply: Reply) -> dict | None:
     """The explanation stored with a reply: the search's, plus the example it was written from
     and whether it was borrowed, so "Why this reply?" later explains it with that example."""
@@ -98,7 +107,15 @@ def _answer_saved_message(conversation: Conversation, history: list[str], option
                           explain: bool, user_json: dict, replaces: Message | None = None
                           ) -> Message | tuple[Response, int]:
     """The stored reply to a user turn already saved, or the 503 that says the turn is safe
-    (no model, or the reply could not be stored, e.g. a full disk)."""
+    (no model, or the reply could not be stored, e.g. a full disk). A crisis message gets the
+    fixed reply written by people, never the model's (chatbot/web/support.py)."""
+    if needs_crisis_reply(history[-1]):
+        try:
+            return _store_crisis_reply(conversation, history[-1], replaces)
+        except OperationalError as exc:
+            get_session().rollback()
+            return json_error(503, f"Your message was saved, but its reply could not be: "
+                                   f"{database_problem(exc)}.", user=user_json)
     try:
         reply = generate(history, options, explain)
     except ModelUnavailable as exc:
@@ -188,7 +205,7 @@ def post_message(conversation_id: int) -> tuple[Response, int]:
     text = schema.message_text(data.get("text"))
     options, explain = _options_and_explain(data)
     user, history = conversations.add_message(get_session(), conversation, text,
-                                              current_app.config["MAX_TURNS"])
+                                              current_app.config["MAX_TURNS"], classify(text))
     user_json = schema.message_json(user)  # the user's turn is safe before the (slow) model runs
     stored = _answer_saved_message(conversation, history, options, explain, user_json)
     if not isinstance(stored, Message):
@@ -204,11 +221,14 @@ def regenerate_reply(conversation_id: int) -> tuple[Response, int]:
     conversations.refuse_another_version(get_session(), conversation)
     history, replaced = conversations.history_to_answer_again(get_session(), conversation)
     avoid = conversations.version_texts(get_session(), replaced) if replaced else None
-    try:
-        reply = generate(history, options, explain, avoid=avoid)
-    except ModelUnavailable as exc:
-        return json_error(503, f"No new reply: {exc}.")
-    message = _store_reply(conversation, reply, replaces=replaced)
+    if needs_crisis_reply(history[-1]):
+        message = _store_crisis_reply(conversation, history[-1], replaces=replaced)
+    else:
+        try:
+            reply = generate(history, options, explain, avoid=avoid)
+        except ModelUnavailable as exc:
+            return json_error(503, f"No new reply: {exc}.")
+        message = _store_reply(conversation, reply, replaces=replaced)
     chain = conversations.versions(get_session(), conversation.id).get(message.id, [message])
     return jsonify(reply=schema.message_json(message, chain),
                    replaced=replaced.id if replaced else None), 201
@@ -224,7 +244,7 @@ def edit_message(message_id: int) -> tuple[Response, int]:
     session = get_session()
     conversation = message.conversation
     conversations.refuse_another_version(session, conversation)
-    conversations.edit_last_message(session, message, text)
+    conversations.edit_last_message(session, message, text, classify(text))
     user_json = schema.message_json(message)
     history, replaced = conversations.history_to_answer_again(session, conversation)
     stored = _answer_saved_message(conversation, history, options, explain, user_json, replaced)

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from chatbot.storage import conversations
 from chatbot.storage.db import Message
+from chatbot.support import CRISIS
 from chatbot.web.serving import BOT, explain_reply
+from chatbot.web.support import crisis_explanation
 
 # What only the search knew, kept from the explanation stored with a reply: the drafts, the
 # example the reply was written from, and whether it was shown as retrieved.
@@ -28,6 +30,8 @@ def explanation_for(session: Session, message: Message) -> tuple[dict, bool]:
     serving. Raises `ModelUnavailable`.
     """
     stored = message.explanation or {}
+    if stored.get("support") == CRISIS:
+        return crisis_explanation(), True
     if "words" in stored:
         return with_summary(stored), True
     history = conversations.history_before(session, message)

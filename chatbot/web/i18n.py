@@ -59,6 +59,7 @@ def script_strings() -> dict[str, str]:
         "inexact": _("The model no longer gives this exact reply; this explains the reply it "
                      "gives now."),
         "modelInfo": _("Model %(version)s · %(mode)s · %(ms)s ms"),
+        "supportReply": _("Written by people, not by the model"),
         "suggest": _("Suggest a better answer"),
         "suggestLabel": _("A better answer to your message"),
         "suggestSend": _("Send suggestion"),

@@ -152,6 +152,8 @@ def message_json(message: Message, versions: list[Message] | None = None) -> dic
         "text": message.text,
         "created_at": _time(message.created_at),
     }
+    if message.role == "user":
+        data["support"] = message.support
     if message.role == "bot":
         data.update(
             model_version=message.model_version,

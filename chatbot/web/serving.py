@@ -118,9 +118,12 @@ def load_bot(app: Flask, path: str | Path) -> Bot:
 
 
 def warm_up(bot: Bot) -> None:
-    """Reply once per compiled search, so the first visitor does not wait for graph tracing."""
+    """Reply once per compiled search, so the first visitor does not wait for graph tracing, and
+    fit the support classifier (chatbot.support), which every message goes through."""
     from chatbot.decoding import DecodeOptions
+    from chatbot.support import classify
 
+    classify("hello")
     for mode in ("greedy", "beam", "rerank"):  # sampling shares the greedy loop; rerank adds scoring
         bot.reply(["hello"], DecodeOptions(mode=mode, max_len=4))
     bot.explain(["hello"], "hi")  # the teacher-forced pass "Why this reply?" runs

@@ -30,10 +30,10 @@ export class MessageList {
   }
 
   render(messages) {
-    let asked = "";
+    let asked = null;
     this.list.replaceChildren(...messages.map((m) => {
       const node = this.item(m, asked);
-      if (m.role === "user") asked = m.text;
+      if (m.role === "user") asked = { text: m.text, support: m.support };
       return node;
     }));
     this.markLast();
@@ -42,7 +42,7 @@ export class MessageList {
 
   append(message, { force = false } = {}) {
     const follow = force || this.nearBottom();
-    this.list.append(this.item(message, this.lastUserText()));
+    this.list.append(this.item(message, this.lastAsked()));
     this.markLast();
     this.scroll(follow);
   }
@@ -50,8 +50,8 @@ export class MessageList {
   replace(oldId, message) {
     const follow = this.nearBottom();
     const old = this.find(oldId);
-    if (old) old.replaceWith(this.item(message, this.lastUserText(old)));
-    else this.list.append(this.item(message, this.lastUserText()));
+    if (old) old.replaceWith(this.item(message, this.lastAsked(old)));
+    else this.list.append(this.item(message, this.lastAsked()));
     this.markLast();
     this.scroll(follow);
   }
@@ -73,14 +73,17 @@ export class MessageList {
     if (follow) this.list.scrollTop = this.list.scrollHeight;
   }
 
-  // The text of the visitor's message before `before` (or the last one), which a reply answers.
-  lastUserText(before = null) {
+  // The visitor's message before `before` (or the last one), which a reply answers: its text and
+  // the server's support class (chatbot/support.py).
+  lastAsked(before = null) {
     const users = [...this.list.querySelectorAll(".message.user")]
       .filter((node) => !before || node.compareDocumentPosition(before) & Node.DOCUMENT_POSITION_FOLLOWING);
-    return users.at(-1)?.querySelector(".text")?.textContent ?? "";
+    const node = users.at(-1);
+    if (!node) return null;
+    return { text: node.querySelector(".text")?.textContent ?? "", support: node.dataset.support || null };
   }
 
-  item(message, asked = "") {
+  item(message, asked = null) {
     const who = message.role === "user" ? this.strings.you : this.strings.bot;
     const text = el("p", { className: "text", text: message.text });
     const bubble = el("div", { className: "bubble" }, [
@@ -88,7 +91,7 @@ export class MessageList {
     ]);
     const node = el("li", {
       className: `message ${message.role}`,
-      dataset: { id: message.id, role: message.role },
+      dataset: { id: message.id, role: message.role, ...(message.support ? { support: message.support } : {}) },
     }, [bubble]);
     if (message.role === "user") {
       node.append(this.editButton(message, node));
@@ -103,12 +106,16 @@ export class MessageList {
     return node;
   }
 
+  // The server classifies each visitor message (ordinary, sad, crisis); a message stored before it
+  // did falls back on the page's own keyword guess.
   notes(asked) {
     const notes = [];
-    if (asked && notEnglish(asked)) {
+    if (!asked?.text) return notes;
+    const support = asked.support ? asked.support !== "ordinary" : needsSupport(asked.text);
+    if (notEnglish(asked.text)) {
       notes.push(el("p", { className: "reply-note language-note", role: "note", text: this.strings.languageNote }));
     }
-    if (asked && needsSupport(asked)) {
+    if (support) {
       notes.push(el("p", { className: "reply-note support-note", role: "note" }, [
         el("span", { text: `${this.strings.supportNote} ` }),
         el("a", { href: HELPLINES, target: "_blank", rel: "noopener", text: "findahelpline.com" }),
@@ -118,6 +125,7 @@ export class MessageList {
   }
 
   details(message) {
+    if (message.model_version === "support") return this.strings.supportReply;
     const mode = message.options?.mode;
     return format(this.strings.modelInfo, {
       version: message.model_version ?? "?",

@@ -468,3 +468,18 @@ def test_regenerated_replies_page_through_their_versions(open_page):
     expect(page.locator(".message.bot .text")).to_have_text([second])
     page.reload()
     expect(page.locator(".message.bot").last.locator(".version-count")).to_have_text("2/2")
+
+
+def test_sad_news_the_page_missed_before_gets_the_note_and_a_crisis_the_fixed_reply(open_page):
+    """The server classifies each message (chatbot/support.py): "died" was not in the page's own
+    keyword list, and a crisis is answered by the message written by people."""
+    page = open_page(DESKTOP)
+    send(page, "my dog died yesterday")
+    expect(page.locator(".message.bot").last.locator(".support-note")).to_be_visible()
+    send(page, "i don't want to be alive anymore")
+    last = page.locator(".message.bot").last
+    expect(last.locator(".text")).to_contain_text("findahelpline.com")
+    expect(last.locator(".support-note")).to_be_visible()
+    last.get_by_role("button", name=re.compile("Why this reply")).click()
+    expect(page.locator("#explain .ex-summary")).to_have_text(
+        re.compile(r"^Lembra did not write this reply"))

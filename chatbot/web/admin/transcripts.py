@@ -63,11 +63,13 @@ def _navigation() -> dict:
 def _problems(filters: Filters) -> list[str]:
     """What the inbox ignored in the query string, in the admin's language."""
     names = {"from": _("From"), "to": _("To"), "min": _("Messages from"),
-             "max": _("Messages up to"), "below": _("Confidence below"), "sort": _("Sort")}
+             "max": _("Messages up to"), "below": _("Confidence below"), "sort": _("Sort"),
+             "support": _("Visitor needed support")}
     said = {"date": _("%(field)s: “%(value)s” is not a date (YYYY-MM-DD), so it was ignored."),
             "number": _("%(field)s: “%(value)s” is not a number, so it was ignored."),
             "inverted": _("The date range %(value)s ends before it starts, so it was ignored."),
-            "sort": _("%(field)s: “%(value)s” is not a sort order, so it was ignored.")}
+            "sort": _("%(field)s: “%(value)s” is not a sort order, so it was ignored."),
+            "support": _("%(field)s: “%(value)s” is not sad or crisis, so it was ignored.")}
     return [said[kind] % {"field": names.get(name, name), "value": value}
             for kind, name, value in filters.problems]
 

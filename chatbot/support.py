@@ -1,0 +1,166 @@
+"""Does a visitor's message need more than a chat reply? Ordinary, sad, or crisis.
+
+- **sad**: bad news, grief, worry (English through `chatbot.sentiment`, VADER plus patterns;
+  Portuguese through patterns): the reply shown is never a cheerful one and the page shows where
+  to find help beside it.
+- **crisis**: thoughts of suicide or self-harm, or violence against the person. A 5-million-
+  parameter chit-chat model must not improvise here: as responsible chat products do (Xu et al.
+  2020, "Recipes for Safety in Open-domain Chatbots"), the reply is a fixed message written by
+  people, with where to find help, and "Why this reply?" says so.
+
+Two detectors, either of which makes a crisis: patterns for the common ways people say it, and
+a logistic regression over character 2-5-grams fitted (on first use, in well under a second) to
+the labelled messages of `support_examples.tsv` beside this file, which catches phrasings the
+patterns miss ("i have the pills saved up"). Crisis is where a miss costs most, so its threshold
+favours recall. Idioms that borrow the words ("this traffic is killing me", "i died laughing",
+"tô morrendo de rir") are removed before either looks, so they stay ordinary. Precision and recall
+on those examples and on held-out ones (tests/data/support_messages_heldout.tsv):
+`python -m bench.support --json`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+from chatbot.sentiment import is_bad_news
+
+ORDINARY, SAD, CRISIS = "ordinary", "sad", "crisis"
+LABELS = (ORDINARY, SAD, CRISIS)
+EXAMPLES = Path(__file__).with_name("support_examples.tsv")
+CRISIS_AT = 0.5  # the classifier's crisis probability from which a message is a crisis (bench.support)
+
+IDIOMS = re.compile(
+    r"(is|are|was|it'?s|they'?re|you'?re) (literally )?killing me|kill(ing)? for an?\b|"
+    r"to die for|dying to\b|died (of|from|laughing)|dying (of|from|laughing)|dead (of|from) "
+    r"laugh\w*|\b(i'?m|im|i am) (so |literally )?dead\b(?! inside)|death of me|"
+    r"\b(battery|phone|laptop|computer|car|plants?|tv|wifi|game|charger) (just |finally |has |had )?"
+    r"(died|is dead|dead)|murdered (me|it|that)|kill(ed)? (it|the game)|slay\w*|slain|"
+    r"(gonna|going to|will|'ll) (kill|murder) me (if|when|for|lol|haha)|shoot(ing)? my shot|"
+    # Portuguese (accents are stripped first)
+    r"morr\w* de (rir|vontade|fome|sono|calor|frio|vergonha|tedio|saudade|susto|cansaco)|"
+    r"mort[ao] de (cansaco|sono|fome|rir|vergonha)|(ta|esta|tava|vai) me matando|me mata de rir|"
+    r"vai me matar (se|quando|kkk|rs)|(bateria|celular|notebook|carro) (morreu|acabou)|"
+    r"matar a saudade")
+LAUGH = re.compile(r"(\b(lol|lmao|haha\w*|kkk+|rsrs\w*|hehe\w*)\b|😂|🤣|💀)")
+
+CRISIS_PATTERNS = re.compile(
+    # wanting to die, plans and goodbyes, English
+    r"\b(kill(ing)? my ?self|end(ing)? (my|this) life|end(ing)? it all|take my (own )?life|"
+    r"suicid\w*|want(ed)? to die|wanna die|wish i (was|were) dead|wish i could die|better off "
+    r"dead|(don'?t|do not) want to (live|be alive|wake up|exist|be here)|without me|"
+    r"(no|any|the) (reason|point) (to|in|of) (live|living|life|going on|keep going|being alive)|"
+    r"not worth living|tired of (living|existing|being alive|life)|"
+    r"want (it|everything|the pain|this) to (stop|end) (for good|forever|permanently)|"
+    r"(not|never|don'?t) wake up|won'?t be (here|around) (much longer|anymore|for long|soon)|"
+    r"if i (was|were|am) gone|no way out|(goodbye|suicide) (letter|note)s?|(wrote|writing|"
+    r"left) (a |my )?(goodbye |last )?(note|letter)s? (to|for)|gave away (my|all my)|"
+    r"remember me by|say(ing)? goodbye (to everyone|forever)|"
+    # means
+    r"(easiest|painless|quickest|fastest|best|surest) way to (die|end it|kill)|die without "
+    r"pain|how many (of )?(my |these |the )?(\w+ )?(pills|meds)|(pills|meds) (are )?(ready|"
+    r"saved)|take all (my|the|of my) (meds|pills)|"
+    r"overdos\w*|\brope\b|noose|(step|stepping|jump|jumping) (off|in front)|(sitting|standing) "
+    r"on (the|a) (roof|ledge|bridge|edge)|"
+    # self-harm
+    r"(hurt|hurting|harm|harming|cut|cutting|burn|burned|burning|hit|hitting|punch|punching|"
+    r"scratch|scratching|starv\w+|punish\w*) (my ?self|my (arms?|"
+    r"wrists?|legs?|skin|thighs?|stomach))|(started|keep|kept|been) cutting|cutting (again|"
+    r"deeper)|cut (again|deeper)|self[- ]?harm\w*|razor|make myself bleed|"
+    # violence and abuse against the person
+    r"(hits|hit|beats|beat|punches|punched|kicks|kicked|chokes|choked|strangle[sd]?|slaps|"
+    r"slapped|hurts|raped|molest\w*|touches|touched|grabs|grabbed|follows|stalks) me\b|"
+    r"(he|she|they)('ll| will| would| said he'?ll| said she'?ll) (hurt|kill) me|"
+    r"threaten\w* (me|to)|comes into my room|make (him|her|them) stop|abus(e|es|ed|ing|ive)\b|"
+    r"\brap(e|ed|ing)\b|(scared|afraid|terrified) (to go home|of (him|her|my (dad|father|mom|"
+    r"mother|stepdad|stepfather|husband|boyfriend|girlfriend|partner|uncle|brother)))|"
+    r"won'?t let me (leave|go out|see)|locks me|"
+    # Portuguese (accents are stripped first)
+    r"me matar|(quero|vou|queria|vontade de|penso em|pensando em) (morrer|me matar|pular|"
+    r"acabar com tudo|sumir)|tirar (a )?minha (propria )?vida|acabar com (a )?minha vida|"
+    r"acabar com tudo|(nao )?(aguento|quero) mais (viver|estar aqui|existir|acordar)|"
+    r"sentido (em|de|pra|para) (continuar|viver)|motivo (pra|para) (viver|continuar)|"
+    r"nunca mais acordar|(separei|juntei|tomar|tomei) (os|todos os|meus|todos meus) remedios|"
+    r"carta de despedida|me despedi(r)? de (todos|voces)|pular (da|de uma|do|de um) "
+    r"(janela|ponte|predio)|(forma|jeito|maneira) (mais )?(rapida|facil|indolor) de morrer|"
+    r"me cortar|me cortei|me cortando|me machuc\w*|automutila\w*|me queim\w*|"
+    r"sumir (para|pra) sempre|melhor sem mim|nao vou (estar|ficar) (aqui|mais aqui)|"
+    r"me bate|me bateu|me espanc\w*|me agred\w*|me agrid\w*|me ameac\w*|abus\w*|estupr\w*|"
+    r"mexe comigo|me toca|me tocou|medo de (voltar|ir) (pra|para) casa|com uma faca)")
+
+SAD_PATTERNS = re.compile(
+    # English beyond chatbot.sentiment's bad news: leaving, illness, rejection, feeling low
+    r"\b(moving (away|across|to)|(leave|leaving|lose|losing) (all )?my friends|(feel|feeling|"
+    r"felt|kinda|so|pretty|really) (down|low|blue|empty|invisible|hopeless|awful|terrible)|"
+    r"ghosted|let go (from|after)|left me|forgot my birthday|biopsy|lump|diagnos\w*|"
+    r"miscarriage|alzheimer\w*|dementia|kicked out|repossessed|can'?t (walk|sleep|stop "
+    r"(thinking|crying))|without (inviting|telling) me|left out|put down|it hurts|bombed|"
+    r"burned down|letting (everyone|you|them|people) down|overwhelmed|drifting away|cut from|"
+    r"(weeks|days|months) (left|to live)|didn'?t recognize me|heartbroken|grief|grieving|"
+    r"miss (him|her|them|it|you) so|gonna miss|going to miss|"
+    # Portuguese
+    r"morreu|faleceu|falecimento|enterro|velorio|perdi|perdemos|hospital|internad\w*|doente|"
+    r"cancer|cirurgia|terminou comigo|terminamos|separ\w+|demitid\w*|desempregad\w*|reprov\w*|"
+    r"sozinh\w*|solidao|triste\w*|tristeza|deprimid\w*|depressao|ansios\w*|ansiedade|"
+    r"estressad\w*|estresse|chorando|chorei|chorar|saudade\w*|medo|preocupad\w*|"
+    r"(mal|pessimo|pessima|pra baixo|desanimad\w*)|nao passei|nao consegui|"
+    r"ninguem (liga|se importa|veio|lembrou)|esquec\w* (do )?meu aniversario|briguei|acidente|"
+    r"assaltad\w*|roubaram|sumiu|levei um fora|mudar de cidade|(deixar|longe de) (todos )?os "
+    r"meus amigos|vou ficar sem|vai morar|traiu|traicao|magoad\w*)\b")
+
+
+def fold(text: str) -> str:
+    """Lower-cased, accents stripped, whitespace collapsed: "Não aguento" -> "nao aguento"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+
+
+def examples(path: Path = EXAMPLES) -> list[tuple[str, str]]:
+    """(label, message) pairs of a LABEL<TAB>MESSAGE file."""
+    rows = [line.split("\t", 1) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return [(label.strip(), text.strip()) for label, text in rows]
+
+
+@lru_cache(maxsize=1)
+def _classifier():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    rows = examples()
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+    features = vectorizer.fit_transform([_prepared(text) for _, text in rows])
+    model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced", random_state=0)
+    model.fit(features, [label for label, _ in rows])
+    return vectorizer, model, list(model.classes_).index(CRISIS)
+
+
+def crisis_probability(text: str) -> float:
+    vectorizer, model, column = _classifier()
+    return float(model.predict_proba(vectorizer.transform([_prepared(text)]))[0, column])
+
+
+def _prepared(text: str) -> str:
+    return IDIOMS.sub(" ", fold(text))
+
+
+def classify(text: str) -> str:
+    """ORDINARY, SAD or CRISIS for one visitor message."""
+    folded = _prepared(text)
+    if CRISIS_PATTERNS.search(folded) or crisis_probability(folded) >= CRISIS_AT:
+        return CRISIS
+    if LAUGH.search(folded):  # "i lost my save file lol": a joke, not bad news
+        return ORDINARY
+    if SAD_PATTERNS.search(folded) or is_bad_news(folded):
+        return SAD
+    return ORDINARY
+
+
+PORTUGUESE = re.compile(r"\b(nao|voce|estou|esta|muito|quero|minha|meu|pra|tambem|obrigad\w|"
+                        r"hoje|ontem|porque|mais|tudo|isso|mim|ninguem|sei)\b")
+
+
+def looks_portuguese(text: str) -> bool:
+    """Two or more common Portuguese words: enough to answer a crisis message in Portuguese."""
+    return len(PORTUGUESE.findall(fold(text))) >= 2

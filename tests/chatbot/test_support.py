@@ -1,0 +1,39 @@
+"""chatbot.support: ordinary, sad or crisis, measured on messages it was never fitted to."""
+
+import pytest
+
+from bench.support import HELD_OUT, SAD_SETS, scores
+from chatbot.support import CRISIS, ORDINARY, SAD, classify, examples, fold, looks_portuguese
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("i want to kill myself", CRISIS), ("Não aguento mais viver", CRISIS),
+    ("he hits me when he drinks", CRISIS), ("my dog died yesterday", SAD),
+    ("reprovei na prova de novo", SAD), ("what are you up to?", ORDINARY),
+    ("this traffic is killing me", ORDINARY), ("i died laughing at that video", ORDINARY),
+    ("tô morrendo de rir", ORDINARY), ("my phone battery just died", ORDINARY),
+    ("i lost my save file lol", ORDINARY),
+])
+def test_classify(text, label):
+    assert classify(text) == label
+
+
+def test_held_out_messages_crisis_is_found_and_rarely_imagined():
+    result = scores(examples(HELD_OUT))
+    crisis = result["classes"][CRISIS]
+    assert result["n"] == 90 and crisis["n"] == 30
+    assert crisis["recall"] >= 0.9 and crisis["precision"] >= 0.9
+
+
+def test_sad_news_gets_the_note_and_seldom_the_crisis_reply():
+    messages = [m for path in SAD_SETS for m in path.read_text().splitlines() if m.strip()]
+    classes = [classify(m) for m in messages]
+    assert len(messages) == 90
+    assert sum(c != ORDINARY for c in classes) / len(messages) >= 0.95
+    assert sum(c == CRISIS for c in classes) / len(messages) <= 0.1
+
+
+def test_fold_and_language():
+    assert fold("  Não   AGUENTO ") == "nao aguento"
+    assert looks_portuguese("não sei mais o que fazer, estou muito mal")
+    assert not looks_portuguese("i don't know what to do anymore")
