@@ -335,12 +335,14 @@ class Bot:
 
     def _cheerful_under_bad_news(self, histories, candidates: list[Candidate], n: int) -> np.ndarray:
         """1 for each candidate that is cheerful in answer to bad news ("that's awesome!" to "my
-        dog died"), else 0 (chatbot.sentiment)."""
-        from chatbot.sentiment import is_bad_news, is_cheerful
+        dog died"), else 0: the message is sad or worse by chatbot.support, the reply cheerful by
+        chatbot.sentiment."""
+        from chatbot.sentiment import is_cheerful
+        from chatbot.support import ORDINARY, classify
 
         out = np.zeros(len(candidates))
         for b, history in enumerate(histories):
-            if history and is_bad_news(history[-1]):
+            if history and classify(history[-1]) != ORDINARY:
                 for i in range(b * n, (b + 1) * n):
                     cand = candidates[i]
                     out[i] = is_cheerful(self.tokenizer.decode(cand.ids[: cand.keep]))

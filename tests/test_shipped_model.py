@@ -38,16 +38,38 @@ def test_it_reranks_by_fit_with_its_scorer_and_memory(bot):
                                    for w in ("dog", "cat", "pet"))
 
 
+def test_it_writes_from_retrieved_examples_with_the_copy_gate(bot):
+    assert bot.refines and bot.config.copy and bot.tokenizer.exemplar_id is not None
+    reply = bot.reply(["do you like to cook?"], DecodeOptions(seed=0))
+    assert reply.exemplar in [r["text"] for r in bot.retrieve(["do you like to cook?"], 8)]
+    assert not reply.borrowed
+
+
 def test_everyday_prompts_get_varied_whole_replies(bot):
-    """The 100 prompts of tests/data, each a first message: no reply is cut, few repeat, and a
-    non-greeting is not answered with a greeting (a short context is not an opener)."""
+    """The 100 prompts of tests/data, each a first message: no reply is cut, few repeat, none
+    says a content word twice within four words, and a non-greeting is not answered with a
+    greeting (a short context is not an opener)."""
+    from chatbot.repetition import repeats_a_word
+
     prompts = PROMPTS.read_text().splitlines()
     replies = [bot.reply([p], DecodeOptions(seed=1)) for p in prompts]
     assert all(r.finished for r in replies)
     texts = [r.text for r in replies]
+    assert [t for t in texts if repeats_a_word(t)] == []
     assert len(set(texts)) >= 90
     greeted = [p for p, t in zip(prompts, texts) if not is_greeting(p) and is_greeting(t)]
     assert len(greeted) <= 4, greeted
+
+
+def test_no_cheerful_reply_to_sad_news(bot):
+    """Both judging sets' 90 sad messages, in the default mode (chatbot.sentiment)."""
+    from chatbot.sentiment import is_cheerful
+
+    data = Path(__file__).resolve().parent / "data" / "judging"
+    messages = [m for path in (data / "sad_messages.txt", data / "round2" / "sad_messages.txt")
+                for m in path.read_text().splitlines() if m.strip()]
+    replies = [bot.reply([m], DecodeOptions(seed=0)).text for m in messages]
+    assert [(m, r) for m, r in zip(messages, replies) if is_cheerful(r)] == []
 
 
 def test_replies_are_words_and_differ_by_prompt(bot):
