@@ -27,6 +27,7 @@ MAX_PIECES = 64  # the longest reply any decoding option allows
 UNFINISHED = 1e6  # how far the rerank pushes a trimmed candidate down: a fallback only
 CHEERFUL = 1e3  # and a cheerful one under bad news: shown only when every candidate is cheerful
 REPEATED = 1e2  # and one that says a content word twice within four words ("cook and cook")
+SAD_DEPTH = 4  # under bad news, examples come from this many times the draft count, cheer left out
 
 
 @dataclass
@@ -97,8 +98,25 @@ class Bot:
         history with fewer than k distinct ones repeats its best."""
         if not self.refines:
             return [None] * (len(histories) * k)
-        index, _ = self.memory.search(self.context_vectors(histories), k)
-        return [self.memory.texts[row[j % len(row)]] for row in index for j in range(k)]
+        index, _ = self.memory.search(self.context_vectors(histories), SAD_DEPTH * k)
+        out = []
+        for history, row in zip(histories, index):
+            texts = [self.memory.texts[i] for i in row]
+            kept = self._kind_examples(history, texts)[:k] or texts[:k]
+            out += [kept[j % len(kept)] for j in range(k)]
+        return out
+
+    @staticmethod
+    def _kind_examples(history: list[str], texts: list[str]) -> list[str]:
+        """Under bad news, only the examples that do not cheer: the LSTM copies from what it
+        reads, so a cheerful example gives a cheerful draft ("wow she sounds amazing" to a death
+        in the family). Otherwise all of them, best first."""
+        from chatbot.sentiment import is_cheerful
+        from chatbot.support import ORDINARY, classify
+
+        if not history or classify(history[-1]) == ORDINARY:
+            return texts
+        return [t for t in texts if not is_cheerful(t)]
 
     def reply(self, history: list[str], options: DecodeOptions | None = None,
               explain: bool = False, avoid: list[str] | None = None) -> Reply:

@@ -79,3 +79,13 @@ def test_a_stutter_is_passed_over_when_another_draft_does_not(refiner):
     logp[0, 0] = 5.0  # the stutter is the likelier one
     rows, ranking = refiner._rerank([HISTORY], None, cands, 2, logp)
     assert rows == [1] and list(ranking["stutter"]) == [1.0, 0.0]
+
+
+def test_under_bad_news_no_example_cheers(refiner):
+    from chatbot.sentiment import is_cheerful
+
+    examples = refiner.exemplars([["my dog died yesterday"]], 8)
+    assert len(examples) == 8 and not any(is_cheerful(t) for t in examples)
+    assert refiner._kind_examples(["hello"], ["that's awesome!"]) == ["that's awesome!"]
+    assert refiner._kind_examples(["my dog died"], ["that's awesome!", "oh no, i'm sorry"]) == [
+        "oh no, i'm sorry"]
