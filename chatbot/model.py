@@ -16,7 +16,9 @@ distribution finds it unlikely. The model then returns log p(w) where it returne
 softmax and log_softmax leave a log-distribution unchanged, so the loss, the searches and the
 scoring read it as they read logits.
 
-Written with `keras.ops` only, so the same code trains under the JAX backend on a GPU.
+Written with `keras.ops` only, so the same code can train under the JAX backend on a GPU (the
+shipped model's first phase did; CI does not test it, and the copy gate has never run there).
+Decoding, evaluation and serving are TensorFlow (`chatbot.decoding`).
 """
 
 from __future__ import annotations

@@ -493,6 +493,10 @@ def main(argv: list[str] | None = None) -> int:
         if not cluster_task()[1]:
             shutil.rmtree(out, ignore_errors=True)
             log(f"worker done; its files in {out} are removed (the chief writes --out)")
+        elif train_cfg.eval_limit > 0 and keras.backend.backend() != "tensorflow":
+            # Decoding (chatbot.decoding) is TensorFlow: evaluate where it runs.
+            log(f"evaluation skipped under {keras.backend.backend()}: run python -m "
+                f"train.evaluate --model {out} under TensorFlow")
         elif train_cfg.eval_limit > 0:
             evaluate_after_training(out, train_cfg)
     except (ConfigError, ValueError, OSError) as exc:
