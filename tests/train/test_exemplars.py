@@ -55,16 +55,47 @@ def test_conversation_keys_cover_every_turn_of_the_pairs_conversation():
     assert keys["c1"] == {"hi there", "hello you", "how are you"}
 
 
-def test_the_fine_tune_grows_the_vocabulary_by_ex_and_keeps_the_parents_rows(refine_bundle,
-                                                                            scored_bundle):
+def test_the_fine_tune_reads_examples_with_the_copy_gate(refine_bundle, scored_bundle):
     import keras
 
     cfg = json.loads((refine_bundle / CONFIG_FILE).read_text())
     assert cfg["copy"] is True and cfg["max_exemplar_len"] == 8
-    parent_tok = Tokenizer(scored_bundle / "tokenizer.model")
     tok = Tokenizer(refine_bundle / "tokenizer.model")
-    assert parent_tok.exemplar_id is None and tok.exemplar_id == parent_tok.vocab_size
-    assert cfg["vocab_size"] == tok.vocab_size == parent_tok.vocab_size + 1
+    # A tokenizer trained now has <ex> already (id 5): nothing to grow.
+    assert tok.exemplar_id == Tokenizer(scored_bundle / "tokenizer.model").exemplar_id == 5
     model = keras.models.load_model(refine_bundle / MODEL_FILE, compile=False)
-    assert model.embedding.embeddings.shape[0] == tok.vocab_size
+    assert model.embedding.embeddings.shape[0] == tok.vocab_size == cfg["vocab_size"]
     assert hasattr(model, "copy_gate")
+
+
+def test_an_older_tokenizer_gains_ex_last_and_the_model_keeps_its_rows(tmp_path):
+    """What fine-tuning the shipped default did: <ex> became piece 8000, every other id the same,
+    and the grown model's old rows are the parent's."""
+    import dataclasses
+    import io
+
+    import sentencepiece as spm
+
+    from chatbot.config import ModelConfig
+    from chatbot.model import build_model
+    from chatbot.tokenizer import SEP, add_exemplar_piece
+    from train.train import transfer_weights
+
+    model = io.BytesIO()
+    texts = ["hello how are you", "i like to read books", "where are you from"] * 30
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=model,
+                                   vocab_size=40, hard_vocab_limit=False, pad_id=0, unk_id=1,
+                                   bos_id=2, eos_id=3, user_defined_symbols=[SEP], minloglevel=2)
+    (tmp_path / "old.model").write_bytes(model.getvalue())
+    old = Tokenizer(tmp_path / "old.model")
+    new = add_exemplar_piece(tmp_path / "old.model", tmp_path / "new.model")
+    assert old.exemplar_id is None and new.exemplar_id == old.vocab_size
+    assert new.vocab_size == old.vocab_size + 1
+    assert new.encode("hello where are you from") == old.encode("hello where are you from")
+    small = ModelConfig(vocab_size=old.vocab_size, embed_dim=8, enc_units=4, dropout=0.0)
+    parent = build_model(small)
+    child = build_model(dataclasses.replace(small, vocab_size=new.vocab_size, copy=True))
+    transfer_weights(parent, child)
+    table = np.asarray(child.embedding.embeddings)
+    assert np.array_equal(table[: old.vocab_size], np.asarray(parent.embedding.embeddings))
+    assert np.array_equal(np.asarray(child.attention.w_a), np.asarray(parent.attention.w_a))
