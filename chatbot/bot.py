@@ -28,6 +28,7 @@ UNFINISHED = 1e6  # how far the rerank pushes a trimmed candidate down: a fallba
 CHEERFUL = 1e3  # and a cheerful one under bad news: shown only when every candidate is cheerful
 REPEATED = 1e2  # and one that says a content word twice within four words ("cook and cook")
 SAD_DEPTH = 4  # under bad news, examples come from this many times the draft count, cheer left out
+KIND_FIRST = 2.0  # added to a kind reply's search score under bad news: above every other reply
 
 
 @dataclass
@@ -75,6 +76,16 @@ class Bot:
         # Retrieve and refine: the encoder reads a retrieved reply before the context.
         self.refines = bool(self.config.max_exemplar_len and self.tokenizer.exemplar_id is not None
                             and self.memory is not None and len(self.memory))
+        self.matcher = None  # the messages the memory's replies followed, where it kept them
+        if self.memory is not None and self.memory.messages is not None and self.weights.match:
+            from chatbot.message_match import MessageIndex
+
+            self.matcher = MessageIndex(self.memory.messages)
+        self.kind = None  # which memory replies meet bad news kindly ("i'm so sorry to hear that")
+        if self.refines:
+            from chatbot.sentiment import is_condolence
+
+            self.kind = np.array([is_condolence(t) for t in self.memory.texts], np.float32)
 
     @classmethod
     def load(cls, path: str | Path) -> "Bot":
@@ -93,30 +104,55 @@ class Bot:
         return source_array(ids), ids
 
     def exemplars(self, histories: list[list[str]], k: int = 1) -> list[str | None]:
-        """The k best-fitting replies of the memory for each history, flattened (history-major):
-        the examples a retrieve-and-refine model writes from; None for any other model, and a
+        """The k best replies of the memory for each history, flattened (history-major): the
+        examples a retrieve-and-refine model writes from; None for any other model, and a
         history with fewer than k distinct ones repeats its best."""
+        return [text for text, _ in self._examples(histories, k)]
+
+    def _examples(self, histories: list[list[str]], k: int, contexts: np.ndarray | None = None,
+                  sad: list[bool] | None = None) -> list[tuple[str | None, float]]:
+        """`exemplars`, each with how alike the message it followed is to the visitor's (0
+        without a message index). Under bad news the kind replies come first and none that
+        cheers is taken: the LSTM copies from what it reads, so a cheerful example gives a
+        cheerful draft ("wow she sounds amazing" to a death in the family)."""
+        from chatbot.sentiment import is_cheerful
+
         if not self.refines:
-            return [None] * (len(histories) * k)
-        index, _ = self.memory.search(self.context_vectors(histories), SAD_DEPTH * k)
+            return [(None, 0.0)] * (len(histories) * k)
+        sad = self._bad_news(histories) if sad is None else sad
+        index, match = self._search(histories, SAD_DEPTH * k, contexts, sad)
         out = []
-        for history, row in zip(histories, index):
-            texts = [self.memory.texts[i] for i in row]
-            kept = self._kind_examples(history, texts)[:k] or texts[:k]
+        for b, row in enumerate(index):
+            found = [(self.memory.texts[i], float(match[b, j])) for j, i in enumerate(row)]
+            kept = [f for f in found if not (sad[b] and is_cheerful(f[0]))][:k] or found[:k]
             out += [kept[j % len(kept)] for j in range(k)]
         return out
 
+    def _search(self, histories: list[list[str]], k: int, contexts: np.ndarray | None = None,
+                sad: list[bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The memory's k best rows for each history (B, k), best first, and each one's message
+        similarity (B, k): ranked by the rerank weights' fit * cosine + match * similarity, so
+        the examples are chosen the way Best fit chooses among their drafts; under bad news
+        (`sad`) the kind replies first."""
+        contexts = self.context_vectors(histories) if contexts is None else contexts
+        bonus = similar = None
+        if self.matcher is not None:
+            similar = self.matcher.similarities([h[-1] if h else "" for h in histories])
+            bonus = self.weights.match / (self.weights.fit or 1.0) * similar
+        if sad is not None and any(sad) and self.kind is not None:
+            kind = KIND_FIRST * np.asarray(sad, np.float32)[:, None] * self.kind[None, :]
+            bonus = kind if bonus is None else bonus + kind
+        index, _ = self.memory.search(contexts, k, bonus)
+        if similar is None:
+            return index, np.zeros(index.shape, np.float32)
+        return index, np.take_along_axis(similar, index, 1)
+
     @staticmethod
-    def _kind_examples(history: list[str], texts: list[str]) -> list[str]:
-        """Under bad news, only the examples that do not cheer: the LSTM copies from what it
-        reads, so a cheerful example gives a cheerful draft ("wow she sounds amazing" to a death
-        in the family). Otherwise all of them, best first."""
-        from chatbot.sentiment import is_cheerful
+    def _bad_news(histories: list[list[str]]) -> list[bool]:
+        """Whether each history's last message is sad or worse (chatbot.support)."""
         from chatbot.support import ORDINARY, classify
 
-        if not history or classify(history[-1]) == ORDINARY:
-            return texts
-        return [t for t in texts if not is_cheerful(t)]
+        return [bool(h) and classify(h[-1]) != ORDINARY for h in histories]
 
     def reply(self, history: list[str], options: DecodeOptions | None = None,
               explain: bool = False, avoid: list[str] | None = None) -> Reply:
@@ -135,7 +171,11 @@ class Bot:
         avoid = avoid or [[] for _ in histories]
         start = time.perf_counter()
         n = options.candidates if options.mode == "rerank" else 1
-        exemplars = self.exemplars(histories, n)
+        # Each conversation is read once by the scorer and classified once by the support layer.
+        contexts = self.context_vectors(histories) if self.scorer is not None else None
+        sad = self._bad_news(histories)
+        examples = self._examples(histories, n, contexts, sad)
+        exemplars = [text for text, _ in examples]
         repeated = [h for h in histories for _ in range(n)]
         source, ids = self.encode_histories(repeated, exemplars)
         banned = np.repeat(self._first_pieces(avoid), n, 0)
@@ -143,14 +183,14 @@ class Bot:
             sampling = dataclasses.replace(options, mode="sample")
             out = self.decoder.run(source, sampling, banned)
             candidates = [self._candidate(row) for row in out["tokens"]]
-            rows, ranking = self._rerank(histories, source, candidates, n, out["logp"],
-                                         exemplars)
+            rows, ranking = self._rerank(histories, candidates, n, out["logp"], examples,
+                                         contexts, sad)
         else:
             out = self.decoder.run(source, options, banned)
             candidates = [self._candidate(row) for row in out["tokens"]]
             rows, ranking = list(range(len(histories))), None
         confidences = self._confidences(source, candidates, rows, out.get("logp"))
-        borrowed = self._borrowed(histories, rows, ranking) if options.borrow else {}
+        borrowed = self._borrowed(histories, rows, ranking, contexts) if options.borrow else {}
         latency = (time.perf_counter() - start) * 1000.0
         replies = []
         for b, (row, confidence) in enumerate(zip(rows, confidences)):
@@ -171,12 +211,13 @@ class Bot:
                                  exemplar=exemplars[row]))
         return replies
 
-    def _borrowed(self, histories, rows: list[int], ranking: dict | None) -> dict[int, dict]:
+    def _borrowed(self, histories, rows: list[int], ranking: dict | None,
+                  contexts: np.ndarray | None) -> dict[int, dict]:
         """{history: the retrieved reply to show as it is}: where the best retrieved reply's fit
         beats the chosen draft's by more than the bundle's margin. Needs the scorer's fits."""
         if self.memory is None or ranking is None or ranking.get("fit") is None:
             return {}
-        best = [r[0] for r in (self.retrieve(h, 1) for h in histories)]
+        best = [r[0] for r in self._retrieved(histories, 1, contexts)]
         margin = self.weights.borrow_margin
         return {b: hit for b, (hit, row) in enumerate(zip(best, rows))
                 if hit["fit"] > float(ranking["fit"][row]) + margin}
@@ -243,11 +284,14 @@ class Bot:
 
     # -- relevance: the scorer and its memory ---------------------------------------------------
 
-    def fit(self, histories: list[list[str]], replies: list[list[int]]) -> np.ndarray | None:
+    def fit(self, histories: list[list[str]], replies: list[list[int]],
+            contexts: np.ndarray | None = None) -> np.ndarray | None:
         """The scorer's cosine of each (history, reply ids) pair; None without a scorer. Each
-        distinct history is encoded once."""
+        distinct history is encoded once, unless `contexts` gives each row's vector already."""
         if self.scorer is None:
             return None
+        if contexts is not None:
+            return np.sum(contexts * self.scorer.replies(replies), -1)
         keys = [tuple(h) for h in histories]
         unique = list(dict.fromkeys(keys))
         contexts = self.context_vectors([list(k) for k in unique])
@@ -262,13 +306,19 @@ class Bot:
                                      for h in histories])
 
     def retrieve(self, history: list[str], k: int = 8) -> list[dict]:
-        """The k replies of the memory that best fit the conversation, best first: {text, fit}.
-        Empty without a scorer and memory."""
+        """The k replies of the memory that best fit the conversation, best first: {text, fit},
+        fit being the scorer's cosine. Empty without a scorer and memory."""
+        return self._retrieved([history], k)[0]
+
+    def _retrieved(self, histories: list[list[str]], k: int, contexts: np.ndarray | None = None
+                   ) -> list[list[dict]]:
         if self.memory is None or not len(self.memory):
-            return []
-        index, scores = self.memory.search(self.context_vectors([history]), k)
-        return [{"text": self.memory.texts[i], "fit": round(float(s), 4)}
-                for i, s in zip(index[0], scores[0])]
+            return [[] for _ in histories]
+        contexts = self.context_vectors(histories) if contexts is None else contexts
+        index, _ = self._search(histories, k, contexts)
+        fits = np.einsum("bd,bkd->bk", contexts, self.memory.vectors[index])
+        return [[{"text": self.memory.texts[i], "fit": round(float(f), 4)} for i, f in zip(row, fit)]
+                for row, fit in zip(index, fits)]
 
     def _prior(self, cands: list[Candidate], pieces: int | None = None) -> np.ndarray:
         """log p(reply | empty context): the forward model's prior for a reply (over its first
@@ -322,16 +372,20 @@ class Bot:
         backward = self.backward.score(source_array(kept), m_in, m_out).numpy()
         return forward, backward
 
-    def _rerank(self, histories, source, candidates: list[Candidate], n: int,
-                logp: np.ndarray, exemplars: list[str | None] | None = None
+    def _rerank(self, histories, candidates: list[Candidate], n: int, logp: np.ndarray,
+                examples: list[tuple[str | None, float]] | None = None,
+                contexts: np.ndarray | None = None, sad: list[bool] | None = None
                 ) -> tuple[list[int], dict]:
         """The row of the best of each history's n candidates, and per candidate its score, fit
         and whether it was passed over as cheerful under bad news: finished ones first (a
         trimmed reply is a fallback), never a cheerful one to bad news unless all are, then by
         the rerank score.
         `logp` (B*n, L): the sampler's log p of each generated piece, so a forward score is a
-        sum. A term whose weight is zero is not computed."""
+        sum; `examples`: each candidate's example and its message similarity. A term whose
+        weight is zero is not computed."""
         repeated = [h for h in histories for _ in range(n)]
+        examples = examples or [(None, 0.0)] * len(candidates)
+        sad = self._bad_news(histories) if sad is None else sad
         recorded = np.array([row[: c.keep + c.finished].sum() for row, c in zip(logp, candidates)])
         weights = self.weights
         if weights.backward:
@@ -339,28 +393,31 @@ class Bot:
         else:
             forward, backward = recorded, None
         lengths = np.array([c.keep for c in candidates])
-        fit = self.fit(repeated, [c.ids[: c.keep] for c in candidates])
+        rows_contexts = None if contexts is None else np.repeat(contexts, n, 0)
+        fit = self.fit(repeated, [c.ids[: c.keep] for c in candidates], rows_contexts)
         prior = self._prior(candidates, PRIOR_PIECES) if weights.prior else None
-        score = weights.combine(forward, backward, lengths, fit if weights.fit else None, prior)
+        match = np.array([m for _, m in examples])
+        score = weights.combine(forward, backward, lengths, fit if weights.fit else None, prior,
+                                match if weights.match else None)
         unfinished = np.array([not (c.finished and c.keep > 0) for c in candidates], float)
-        cheerful = self._cheerful_under_bad_news(histories, candidates, n)
+        cheerful = self._cheerful_under_bad_news(sad, candidates, n)
         stutter = np.array([repeats_a_word(self.tokenizer.decode(c.ids[: c.keep]))
                             for c in candidates], float)
         ranked = score - UNFINISHED * unfinished - CHEERFUL * cheerful - REPEATED * stutter
         rows = [b * n + int(np.argmax(ranked[b * n:(b + 1) * n])) for b in range(len(histories))]
         return rows, {"score": score, "fit": fit, "cheerful": cheerful, "stutter": stutter,
-                      "exemplars": exemplars or [None] * len(candidates)}
+                      "exemplars": [text for text, _ in examples]}
 
-    def _cheerful_under_bad_news(self, histories, candidates: list[Candidate], n: int) -> np.ndarray:
+    def _cheerful_under_bad_news(self, sad: list[bool], candidates: list[Candidate], n: int
+                                 ) -> np.ndarray:
         """1 for each candidate that is cheerful in answer to bad news ("that's awesome!" to "my
-        dog died"), else 0: the message is sad or worse by chatbot.support, the reply cheerful by
-        chatbot.sentiment."""
+        dog died"), else 0: the message is sad or worse by chatbot.support (`sad`), the reply
+        cheerful by chatbot.sentiment."""
         from chatbot.sentiment import is_cheerful
-        from chatbot.support import ORDINARY, classify
 
         out = np.zeros(len(candidates))
-        for b, history in enumerate(histories):
-            if history and classify(history[-1]) != ORDINARY:
+        for b, bad_news in enumerate(sad):
+            if bad_news:
                 for i in range(b * n, (b + 1) * n):
                     cand = candidates[i]
                     out[i] = is_cheerful(self.tokenizer.decode(cand.ids[: cand.keep]))

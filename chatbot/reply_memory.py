@@ -8,7 +8,8 @@ grows linearly with N.
 
 On disk (memory.npz in the bundle) the vectors are int8 with one float scale per row, a quarter
 of float32 and no loss that changes which replies rank first; the texts are one UTF-8 blob split
-at NUL bytes, so loading needs no pickle.
+at NUL bytes, so loading needs no pickle. A memory may also keep the message each reply followed
+(`messages`, the same way), which `chatbot.message_match` compares with the visitor's.
 """
 
 from __future__ import annotations
@@ -23,15 +24,19 @@ import numpy as np
 class ReplyMemory:
     texts: list[str]
     vectors: np.ndarray  # (N, dim) float32, unit rows
+    messages: list[str] | None = None  # the message each reply followed, where it was kept
 
     def __len__(self) -> int:
         return len(self.texts)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, bonus: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         """queries (B, dim) -> the indices (B, k) of the k best-scoring replies, best first, and
-        their scores (B, k)."""
+        their scores (B, k): the cosine, plus `bonus` (B, N) where given."""
         k = min(k, len(self.texts))
         scores = np.asarray(queries, np.float32) @ self.vectors.T  # (B, N)
+        if bonus is not None:
+            scores = scores + bonus
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         top_scores = np.take_along_axis(scores, top, 1)
         order = np.argsort(-top_scores, axis=1)
@@ -40,34 +45,53 @@ class ReplyMemory:
     def save(self, path: str | Path) -> None:
         scale = np.maximum(np.abs(self.vectors).max(axis=1, keepdims=True), 1e-8) / 127.0
         quantized = np.round(self.vectors / scale).astype(np.int8)
-        blob = np.frombuffer("\0".join(self.texts).encode("utf-8"), np.uint8)
-        np.savez_compressed(path, vectors=quantized, scale=scale.astype(np.float32), texts=blob)
+        extra = {} if self.messages is None else {"messages": _blob(self.messages)}
+        np.savez_compressed(path, vectors=quantized, scale=scale.astype(np.float32),
+                            texts=_blob(self.texts), **extra)
 
     @classmethod
     def load(cls, path: str | Path) -> "ReplyMemory":
         with np.load(path, allow_pickle=False) as data:
             vectors = data["vectors"].astype(np.float32) * data["scale"]
-            texts = data["texts"].tobytes().decode("utf-8").split("\0")
+            texts = _texts(data["texts"])
+            messages = _texts(data["messages"]) if "messages" in data.files else None
         if len(texts) != len(vectors):
             raise ValueError(f"{path}: {len(texts)} texts for {len(vectors)} vectors")
+        if messages is not None and len(messages) != len(texts):
+            raise ValueError(f"{path}: {len(messages)} messages for {len(texts)} replies")
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
-        return cls(texts, vectors)
+        return cls(texts, vectors, messages)
 
 
-def distinct_replies(replies, tokenizer, max_pieces: int) -> list[str]:
-    """Each reply once (compared lower-cased, without punctuation), in first-seen order, at most
-    `max_pieces` long: what the generator could have written itself."""
+def _blob(texts: list[str]) -> np.ndarray:
+    return np.frombuffer("\0".join(texts).encode("utf-8"), np.uint8)
+
+
+def _texts(blob: np.ndarray) -> list[str]:
+    return blob.tobytes().decode("utf-8").split("\0")
+
+
+def text_key(text: str) -> str:
+    """What makes two texts the same reply: lower-cased, without punctuation or extra spaces."""
+    return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
+
+
+def distinct_replies(pairs, tokenizer, max_pieces: int) -> list[tuple[str, str]]:
+    """Each reply of the (context, reply) pairs once, with the last message it first followed,
+    in first-seen order, at most `max_pieces` long: what the generator could have written."""
     seen, out = set(), []
-    for text in replies:
-        key = " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
-        if key and key not in seen and "\0" not in text:
+    for context, text in pairs:
+        key = text_key(text)
+        message = " ".join(context[-1].split()) if context else ""
+        if key and key not in seen and "\0" not in text + message:
             ids = tokenizer.encode(text)
             if 0 < len(ids) <= max_pieces:
                 seen.add(key)
-                out.append(" ".join(text.split()))
+                out.append((" ".join(text.split()), message))
     return out
 
 
-def build_memory(scorer, tokenizer, texts: list[str]) -> ReplyMemory:
+def build_memory(scorer, tokenizer, texts: list[str],
+                 messages: list[str] | None = None) -> ReplyMemory:
     """Encode every text with the scorer's reply encoder (a chatbot.scorer.CompiledScorer)."""
-    return ReplyMemory(texts, scorer.replies([tokenizer.encode(t) for t in texts]))
+    return ReplyMemory(texts, scorer.replies([tokenizer.encode(t) for t in texts]), messages)

@@ -4,6 +4,7 @@ A forward model alone prefers the replies that are likely after anything ("haha"
 Each candidate T for a context S is scored by
 
     log p(T | S) + lambda * log p(S | T) + gamma * |T| + phi * fit(S, T) - mu * log p(T_1..k | .)
+        + rho * match(S, T)
 
 - p(S | T), a backward model trained on reversed pairs, asks how well the reply accounts for what
   was said (MMI-bidi, Li et al., 2016);
@@ -12,7 +13,10 @@ Each candidate T for a context S is scored by
   from others, which no likelihood does;
 - log p(T_1..k | .) is the forward model's own likelihood of the reply's first k pieces after an
   empty context: subtracting it (MMI-antiLM, Li et al., 2016) removes the generic prior, and
-  counting only the first pieces is their guard against rewarding ungrammatical endings.
+  counting only the first pieces is their guard against rewarding ungrammatical endings;
+- match(S, T), for a draft written from a retrieved example, is how alike the visitor's message
+  is to the message that example once followed (chatbot.message_match): the retrieval bot's
+  signal beside the scorer's. The examples themselves are chosen by phi * fit + rho * match.
 
 Terms whose model the bundle lacks count zero. The weights are chosen on the validation split
 by `train.rerank` and stored in the bundle.
@@ -40,17 +44,19 @@ class RerankWeights:
     # With "borrow" on, a retrieved reply is shown as it is when its fit beats the best draft's
     # by more than this (docs/benchmarks.md: how it was chosen on the validation split).
     borrow_margin: float = 0.1
+    match: float = 0.0  # rho, on the example's message similarity (0: no message index is built)
 
     @classmethod
     def load(cls, path: str | Path) -> "RerankWeights":
         data = json.loads(Path(path).read_text())
         return cls(float(data["backward"]), float(data["length"]), float(data.get("fit", 0.0)),
-                   float(data.get("prior", 0.0)), float(data.get("borrow_margin", 0.1)))
+                   float(data.get("prior", 0.0)), float(data.get("borrow_margin", 0.1)),
+                   float(data.get("match", 0.0)))
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
-    def combine(self, forward, backward, lengths, fit=None, prior=None) -> np.ndarray:
+    def combine(self, forward, backward, lengths, fit=None, prior=None, match=None) -> np.ndarray:
         """The score of each candidate from its terms (arrays of equal shape; None = absent)."""
         total = np.asarray(forward, np.float64) + self.length * np.asarray(lengths, np.float64)
         if backward is not None:
@@ -59,6 +65,8 @@ class RerankWeights:
             total = total + self.fit * np.asarray(fit, np.float64)
         if prior is not None:
             total = total - self.prior * np.asarray(prior, np.float64)
+        if match is not None:
+            total = total + self.match * np.asarray(match, np.float64)
         return total
 
 

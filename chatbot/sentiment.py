@@ -54,3 +54,27 @@ def is_cheerful(text: str) -> bool:
     if SYMPATHY.search(text):
         return False
     return bool(CHEER.search(text)) or valence(text) >= CHEERFUL_AT
+
+
+# What a kind answer to bad news says ("i'm so sorry to hear that", "that must be hard", "oh no"):
+# stricter than SYMPATHY, which only keeps a reply from counting as cheerful.
+CONDOLENCE = re.compile(
+    r"\b((so |really |very )?sorry (to hear|for your loss|about (your|the|what))|i'?m (so |really |"
+    r"very )?sorry|that('s| is| must be| must have been| sounds)( so| really| very)? (hard|rough|"
+    r"tough|awful|terrible|sad|horrible|scary|stressful|frustrating|painful|difficult|upsetting)|"
+    r"oh no|condolences|hang in there|here for you|sending (hugs|love)|that sucks|feel better|"
+    r"hope (you|she|he|they|it|everything)( feel| gets?| will be| is| are)? ?(better|ok|okay|well|"
+    r"alright|soon))")
+NOT_CONDOLENCE = re.compile(r"\b(haha\w*|lol|lmao|funny|no (problem|worries)|sorry (about that|i|"
+                            r"for the|to do this)|i have to go|gotta go)\b")
+
+
+CONDOLENCE_WORDS = 16  # longer kind replies wander off ("oh no! avocadoes are amazing!")
+
+
+def is_condolence(text: str) -> bool:
+    """A short reply that meets bad news kindly and nothing else: the examples Lembra prefers
+    to write from there."""
+    text = " ".join(text.lower().split())
+    return (bool(CONDOLENCE.search(text)) and len(text.split()) <= CONDOLENCE_WORDS
+            and not NOT_CONDOLENCE.search(text) and not CHEER.search(text))

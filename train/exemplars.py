@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from train.pairs import _key, make_pairs
+from chatbot.reply_memory import text_key
+from train.pairs import make_pairs
 
 CHUNK = 2048  # contexts searched per matrix product: (CHUNK, N) floats stay under 1 GB
 
@@ -39,7 +40,7 @@ def conversation_keys(convs, context_turns: int, shorten: float):
     exactly as `train.pairs.make_pairs` makes them."""
     of_pair, keys = {}, {}
     for conv in convs:
-        keys[conv.id] = {_key(turn.text) for turn in conv.turns}
+        keys[conv.id] = {text_key(turn.text) for turn in conv.turns}
         for context, reply in make_pairs([conv], context_turns, shorten):
             of_pair[(tuple(context), reply)] = conv.id
     return of_pair, keys
@@ -56,11 +57,11 @@ def choose(pairs, excluded: list[set[str]], texts: list[str], vectors: np.ndarra
     """The example of each (context, reply) pair.
 
     `texts`/`vectors`: the reply memory (unit rows); `contexts`/`golds`: the scorer's vectors of
-    each pair's context and true reply; `excluded[i]`: keys (`train.pairs._key`) of replies pair
+    each pair's context and true reply; `excluded[i]`: keys (`chatbot.reply_memory.text_key`) of replies pair
     i may not see (its conversation's turns).
     """
     kind = draws(len(pairs), recipe)
-    memory_keys = [_key(t) for t in texts]
+    memory_keys = [text_key(t) for t in texts]
     out: list[str | None] = [None] * len(pairs)
     wanted = np.flatnonzero(kind == 2)
     depth = min(len(texts), recipe.k + 16)  # room for the excluded ones
@@ -88,6 +89,6 @@ def exemplars_for(bot, pairs, of_pair: dict, keys: dict, recipe: Recipe) -> list
     excluded = []
     for context, reply in pairs:
         conv = of_pair.get((tuple(context), reply))
-        excluded.append(keys[conv] if conv is not None else {_key(t) for t in (*context, reply)})
+        excluded.append(keys[conv] if conv is not None else {text_key(t) for t in (*context, reply)})
     memory = bot.memory
     return choose(pairs, excluded, memory.texts, memory.vectors, contexts, golds, recipe)

@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chatbot.reply_memory import text_key
 from train.corpora import Conversation, redacted, source_files
 
 SPLITS = ("train", "valid", "test")
@@ -78,10 +79,6 @@ def _unit_hash(key: str) -> float:
     return int(hashlib.sha1(key.encode()).hexdigest()[:12], 16) / float(16**12)
 
 
-def _key(text: str) -> str:
-    return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
-
-
 def reply_entropy(pairs) -> dict[str, float]:
     """Entropy (nats) of the turns that precede each distinct reply (Csáky et al., 2019).
 
@@ -91,7 +88,7 @@ def reply_entropy(pairs) -> dict[str, float]:
     """
     seen: dict[str, Counter] = {}
     for context, reply in pairs:
-        seen.setdefault(_key(reply), Counter())[_key(context[-1])] += 1
+        seen.setdefault(text_key(reply), Counter())[text_key(context[-1])] += 1
     entropy = {}
     for reply, sources in seen.items():
         total = sum(sources.values())
@@ -102,7 +99,7 @@ def reply_entropy(pairs) -> dict[str, float]:
 def drop_generic(pairs, max_entropy: float):
     """Pairs whose reply's entropy (see `reply_entropy`) is at most `max_entropy`."""
     entropy = reply_entropy(pairs)
-    return [(c, r) for c, r in pairs if entropy[_key(r)] <= max_entropy]
+    return [(c, r) for c, r in pairs if entropy[text_key(r)] <= max_entropy]
 
 
 def backward_pairs(pairs):

@@ -12,7 +12,10 @@ replies shown (draft or borrowed) share the most words with the true validation 
 The weights of the rerank score (chatbot.rerank: lambda on the backward model, gamma per piece,
 phi on the scorer's fit, mu on the anti-LM prior) are those under which the true reply ranks
 first among 10 validation replies most often (see `train.evaluate.ranking`), and are written to
-rerank.json; terms the bundle has no model for stay at zero. A backward model p(message | reply)
+rerank.json; terms the bundle has no model for stay at zero. The weight of the example's message
+similarity (rho, `--match`) is not searched: ranking human replies has no example to match, so
+it was chosen by blind judging (docs/benchmarks.md), and the bundle's own value is kept unless
+`--match` gives another. A backward model p(message | reply)
 is copied into the bundle as backward.keras; both models must share one tokenizer.
 """
 
@@ -107,15 +110,16 @@ def attach_backward(bundle: Path, backward: Path) -> None:
 
 
 def tune(bundle: Path, contexts: int, fixed: dict[str, float] | None = None,
-         borrow_contexts: int = 0) -> dict:
+         borrow_contexts: int = 0, match: float | None = None) -> dict:
     import dataclasses
 
     bot = Bot.load(bundle)
     pairs = test_pairs(bundle, "valid", contexts, bot.config.context_turns)
     ranks = ranking(bot, pairs)
     weights, hits = best_weights(ranks, fixed)
+    weights = dataclasses.replace(weights, match=bot.weights.match if match is None else match)
     result = {"backward": weights.backward, "length": weights.length, "fit": weights.fit,
-              "prior": weights.prior, "contexts": len(pairs),
+              "prior": weights.prior, "match": weights.match, "contexts": len(pairs),
               "valid_hits_at_1": hits_at_1(ranks["forward"]), "valid_hits_at_1_rerank": hits}
     if borrow_contexts and bot.memory is not None:
         bot.weights = weights
@@ -152,14 +156,19 @@ def main(argv: list[str] | None = None) -> int:
                    "choosing among the model's own samples should (docs/benchmarks.md)")
     p.add_argument("--borrow-contexts", type=int, default=300, help="validation contexts to "
                    "choose the borrow margin on (0 = keep the default margin)")
+    p.add_argument("--match", type=float, help="rho, the weight of an example's message "
+                   "similarity (default: keep the bundle's)")
     args = p.parse_args(argv)
     try:
+        if args.match is not None and args.match < 0:
+            raise ValueError("--match must not be negative")
         bundle = Path(args.model)
         check_bundle(bundle)
         fixed = parse_fixed(args.fixed)
         if args.backward:
             attach_backward(bundle, Path(args.backward))
-        print(json.dumps(tune(bundle, args.contexts, fixed, args.borrow_contexts), indent=2))
+        print(json.dumps(tune(bundle, args.contexts, fixed, args.borrow_contexts, args.match),
+                         indent=2))
     except (BundleError, ValueError, OSError, KeyError) as exc:
         print(f"rerank: error: {exc}", file=sys.stderr)
         return 2

@@ -74,6 +74,7 @@ class ScorerTrainConfig:
     warmup: float = 0.02
     valid_pairs: int = 4096
     memory: bool = True
+    only_memory: bool = False
     evaluate: bool = True
     eval_limit: int = 0
 
@@ -107,6 +108,7 @@ HELP = {
     "max_entropy": "drop pairs whose reply follows many different messages (0 = keep all)",
     "valid_pairs": "validation pairs for the checkpoint's loss",
     "memory": "encode the training replies into memory.npz after training",
+    "only_memory": "rebuild memory.npz with the bundle's own scorer; no training",
     "evaluate": "rank test replies after training and record hits@1 in metrics.json",
     "eval_limit": "test contexts for hits@1 after training (0 = the whole test split)",
     "units": "LSTM units per direction on each side",
@@ -228,6 +230,8 @@ def run(cfg: ScorerTrainConfig, overrides: dict) -> dict:
     from train.plots import plot_history
     from train.train import callbacks, mixed_precision_policy
 
+    if cfg.only_memory:
+        return rebuild_memory(cfg)
     bundle = check_bundle(cfg.model)
     out = Path(cfg.out) if cfg.out else bundle
     work = Path(cfg.work) if cfg.work else Path("artifacts") / f"scorer-{bundle.resolve().name}"
@@ -277,11 +281,8 @@ def run(cfg: ScorerTrainConfig, overrides: dict) -> dict:
     result = {"fit_minutes": round(fit_min, 1), "train_pairs": len(train_pairs),
               "epochs": count_rows(out / SCORER_HISTORY_FILE)}
     if cfg.memory:
-        texts = distinct_replies((r for _, r in pairs["train"]), tokenizer,
-                                 model_cfg.max_tgt_len - 1)
-        log(f"encoding {len(texts)} distinct training replies into the memory")
-        build_memory(served, tokenizer, texts).save(out / MEMORY_FILE)
-        result["memory_replies"] = len(texts)
+        result["memory_replies"] = write_memory(served, tokenizer, pairs["train"],
+                                                model_cfg.max_tgt_len - 1, out / MEMORY_FILE)
     if cfg.evaluate:
         from train.evaluate import scorer_hits
 
@@ -292,6 +293,32 @@ def run(cfg: ScorerTrainConfig, overrides: dict) -> dict:
         metrics_file.write_text(json.dumps(metrics, indent=2))
     log(f"done in {(time.monotonic() - t0) / 60:.1f} min: {json.dumps(result)}")
     return result
+
+
+def rebuild_memory(cfg: ScorerTrainConfig) -> dict:
+    """The memory of a bundle that has a scorer, written again from its training split (older
+    memories lack the messages their replies followed)."""
+    from chatbot.scorer import CompiledScorer, as_float32
+
+    bundle = check_bundle(cfg.model)
+    if not (bundle / SCORER_FILE).is_file():
+        raise ConfigError(f"{bundle} has no {SCORER_FILE} to encode the memory with")
+    out = Path(cfg.out) if cfg.out else bundle
+    out.mkdir(parents=True, exist_ok=True)
+    model_cfg = ModelConfig.load(bundle / CONFIG_FILE)
+    tokenizer = Tokenizer(bundle / TOKENIZER_FILE)
+    scorer = CompiledScorer(as_float32(keras.models.load_model(bundle / SCORER_FILE, compile=False)))
+    pairs, _ = load_pairs(bundle, cfg, scorer.cfg.context_turns)
+    return {"memory_replies": write_memory(scorer, tokenizer, pairs["train"],
+                                           model_cfg.max_tgt_len - 1, out / MEMORY_FILE)}
+
+
+def write_memory(scorer, tokenizer, pairs, max_pieces: int, file: Path) -> int:
+    """Every distinct training reply and the message it followed, as the memory's rows."""
+    rows = distinct_replies(pairs, tokenizer, max_pieces)
+    log(f"encoding {len(rows)} distinct training replies into the memory")
+    build_memory(scorer, tokenizer, [r for r, _ in rows], [m for _, m in rows]).save(file)
+    return len(rows)
 
 
 def count_rows(csv: Path) -> int:

@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from chatbot.bot import Bot
+from chatbot.bundle import load_bundle
 from chatbot.decoding import DecodeOptions
+from chatbot.reply_memory import text_key
+from chatbot.rerank import RerankWeights
 
 HISTORY = ["do you like to cook?"]
 
@@ -77,7 +80,7 @@ def test_a_stutter_is_passed_over_when_another_draft_does_not(refiner):
     cands = [Candidate(tok.encode(t), True, len(tok.encode(t))) for t in texts]
     logp = np.zeros((2, 40), np.float32)
     logp[0, 0] = 5.0  # the stutter is the likelier one
-    rows, ranking = refiner._rerank([HISTORY], None, cands, 2, logp)
+    rows, ranking = refiner._rerank([HISTORY], cands, 2, logp)
     assert rows == [1] and list(ranking["stutter"]) == [1.0, 0.0]
 
 
@@ -86,6 +89,48 @@ def test_under_bad_news_no_example_cheers(refiner):
 
     examples = refiner.exemplars([["my dog died yesterday"]], 8)
     assert len(examples) == 8 and not any(is_cheerful(t) for t in examples)
-    assert refiner._kind_examples(["hello"], ["that's awesome!"]) == ["that's awesome!"]
-    assert refiner._kind_examples(["my dog died"], ["that's awesome!", "oh no, i'm sorry"]) == [
-        "oh no, i'm sorry"]
+    ordinary = refiner.exemplars([["hello"]], 3)  # not bad news: the best, filtered by nothing
+    assert ordinary == [r["text"] for r in refiner.retrieve(["hello"], 3)]
+
+
+@pytest.fixture(scope="module")
+def matching(refine_bundle):
+    """The refine bundle with a message-similarity weight far above the fit's."""
+    bundle = load_bundle(refine_bundle)
+    weights = dataclasses.replace(bundle.rerank or RerankWeights(), fit=1.0, match=1000.0)
+    return Bot(dataclasses.replace(bundle, rerank=weights))
+
+
+def test_without_a_match_weight_no_message_index_is_built(refiner):
+    assert refiner.memory.messages is not None and refiner.weights.match == 0.0
+    assert refiner.matcher is None
+
+
+def test_examples_are_replies_that_followed_a_message_like_the_visitors(matching):
+    memory = matching.memory
+    assert matching.matcher is not None
+    from chatbot.support import ORDINARY, classify
+
+    ordinary = [m for m in memory.messages if len(m.split()) >= 4 and classify(m) == ORDINARY]
+    for message in ordinary[:5]:  # (under bad news a cheerful example would be left out)
+        example = matching.exemplars([[message]], 1)[0]
+        assert text_key(memory.messages[memory.texts.index(example)]) == text_key(message)
+        assert matching.retrieve([message], 1)[0]["text"] == example
+        reply = matching.reply([message], DecodeOptions(seed=0), explain=True)
+        drafts = reply.explanation["candidates"]
+        assert reply.exemplar in {d["exemplar"] for d in drafts}
+
+
+def test_under_bad_news_a_kind_reply_is_the_first_example(refine_bundle):
+    from chatbot.reply_memory import ReplyMemory
+
+    bundle = load_bundle(refine_bundle)
+    texts = ["that's awesome!", "i like pizza", "i'm so sorry to hear that", "cool, what kind?"]
+    vectors = np.random.default_rng(0).normal(size=(4, bundle.memory.vectors.shape[1]))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    memory = ReplyMemory(texts, vectors.astype(np.float32), ["hi", "pizza?", "my cat died", "i got a dog"])
+    kind = Bot(dataclasses.replace(bundle, memory=memory))
+    assert kind.kind.tolist() == [0.0, 0.0, 1.0, 0.0]
+    assert kind.exemplars([["my dog died yesterday"]], 1) == ["i'm so sorry to hear that"]
+    ordinary = kind.exemplars([["do you like pizza?"]], 4)
+    assert ordinary == [r["text"] for r in kind.retrieve(["do you like pizza?"], 4)]

@@ -31,7 +31,32 @@ def test_search_with_more_replies_asked_than_stored_returns_all():
 
 def test_distinct_replies_drop_repeats_and_replies_too_long(pair_tokenizer):
     texts = ["I have a cat", "i have a cat!", "pizza", "", "pizza with mushrooms " * 10]
-    assert distinct_replies(texts, pair_tokenizer, 12) == ["I have a cat", "pizza"]
+    pairs = [(["hi", f"message  {i}"], t) for i, t in enumerate(texts)]
+    assert distinct_replies(pairs, pair_tokenizer, 12) == [("I have a cat", "message 0"),
+                                                           ("pizza", "message 2")]
+
+
+def test_the_messages_replies_followed_survive_saving_and_older_files_have_none(tmp_path):
+    memory = ReplyMemory(["a", "b"], np.eye(2, dtype=np.float32), ["do you?", "why?"])
+    memory.save(tmp_path / "memory.npz")
+    assert ReplyMemory.load(tmp_path / "memory.npz").messages == ["do you?", "why?"]
+    ReplyMemory(["a", "b"], np.eye(2, dtype=np.float32)).save(tmp_path / "old.npz")
+    assert ReplyMemory.load(tmp_path / "old.npz").messages is None
+
+
+def test_memory_file_with_a_message_too_few_is_refused(tmp_path):
+    np.savez(tmp_path / "memory.npz", vectors=np.ones((2, 4), np.int8),
+             scale=np.ones((2, 1), np.float32), texts=np.frombuffer(b"a\0b", np.uint8),
+             messages=np.frombuffer(b"one", np.uint8))
+    with pytest.raises(ValueError, match="1 messages for 2 replies"):
+        ReplyMemory.load(tmp_path / "memory.npz")
+
+
+def test_a_bonus_reorders_the_search():
+    memory = ReplyMemory(["a", "b"], np.eye(2, dtype=np.float32))
+    index, scores = memory.search(np.array([[0.9, 0.2]], np.float32), 2, np.array([[0.0, 1.0]]))
+    assert index.tolist() == [[1, 0]]
+    np.testing.assert_allclose(scores, [[1.2, 0.9]])
 
 
 def test_memory_file_with_mismatched_rows_is_refused(tmp_path):

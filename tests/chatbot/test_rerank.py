@@ -134,10 +134,10 @@ def test_a_cheerful_candidate_is_passed_over_under_bad_news(tiny_bundle):
     logp[[0, 2], 0] = 5.0  # the forward model likes the cheerful one best
     bot.weights = RerankWeights(backward=0.0, length=0.0)
     histories = [["i got a new puppy"], ["my grandmother is in the hospital"]]
-    rows, ranking = bot._rerank(histories, None, cands, 2, logp)
+    rows, ranking = bot._rerank(histories, cands, 2, logp)
     assert rows == [0, 3]
     assert ranking["cheerful"].tolist() == [0.0, 0.0, 1.0, 0.0]
-    rows, _ = bot._rerank([histories[1]], None, [cands[0], cands[0]], 2, logp[:2])
+    rows, _ = bot._rerank([histories[1]], [cands[0], cands[0]], 2, logp[:2])
     assert rows[0] in (0, 1)
 
 
@@ -161,7 +161,17 @@ def test_large_fit_and_prior_weights_pick_what_those_terms_prefer(tiny_bundle, t
     fit = bot.fit([HISTORY] * 4, [c.ids for c in cands])
     prior = bot._prior(cands, 4)
     bot.weights = RerankWeights(backward=0.0, length=0.0, fit=1e6)
-    assert bot._rerank([HISTORY], None, cands, 4, logp)[0] == [int(np.argmax(fit))]
+    assert bot._rerank([HISTORY], cands, 4, logp)[0] == [int(np.argmax(fit))]
     bot.weights = RerankWeights(backward=0.0, length=0.0, prior=1e6)
-    assert bot._rerank([HISTORY], None, cands, 4, logp)[0] == [int(np.argmin(prior))]
+    assert bot._rerank([HISTORY], cands, 4, logp)[0] == [int(np.argmin(prior))]
     assert len(set(np.round(fit, 5))) > 1 and len(set(np.round(prior, 3))) > 1
+
+
+def test_the_match_term_adds_the_examples_message_similarity(tmp_path):
+    weights = RerankWeights(backward=0.0, length=0.0, match=2.0)
+    total = weights.combine([1.0, 1.0], None, [0, 0], match=[0.1, 0.5])
+    np.testing.assert_allclose(total, [1.2, 2.0])
+    (tmp_path / "old.json").write_text('{"backward": 0.5, "length": 0.5}')
+    assert RerankWeights.load(tmp_path / "old.json").match == 0.0
+    weights.save(tmp_path / "new.json")
+    assert RerankWeights.load(tmp_path / "new.json") == weights

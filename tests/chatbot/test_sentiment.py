@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.sentiment import is_bad_news, is_cheerful
+from chatbot.sentiment import is_bad_news, is_cheerful, is_condolence
 
 SAD = Path(__file__).resolve().parents[1] / "data" / "judging" / "sad_messages.txt"
 
@@ -32,3 +32,14 @@ def test_ordinary_and_happy_messages_are_not_bad_news(text):
                                             ("hang in there, it will get better", False)])
 def test_cheerful_replies(text, cheerful):
     assert is_cheerful(text) is cheerful
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("i'm so sorry to hear that", True), ("oh no, that must be really hard", True),
+    ("that sucks. i hope you feel better soon", True),
+    ("haha oh no", False), ("sorry about that, i was on the phone", False),
+    ("oh no way! that's so cool", False), ("no worries at all", False),
+    ("oh no! i was at a track meet all day and it was so hot and then we went out for pizza "
+     "and ice cream after", False)])
+def test_a_condolence_is_short_kind_and_nothing_else(text, kind):
+    assert is_condolence(text) is kind

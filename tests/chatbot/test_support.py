@@ -37,3 +37,19 @@ def test_fold_and_language():
     assert fold("  Não   AGUENTO ") == "nao aguento"
     assert looks_portuguese("não sei mais o que fazer, estou muito mal")
     assert not looks_portuguese("i don't know what to do anymore")
+
+
+@pytest.mark.parametrize("message", [
+    "hello there", "i want to learn to bake bread", "i'm going to repaint the kitchen on saturday",
+    "i've always wanted a pet lizard", "i've been reading a lot of poetry lately"])
+def test_everyday_plans_are_never_a_crisis(message):
+    # The classifier alone once called three of these a crisis (probabilities 0.5-0.6).
+    assert classify(message) == ORDINARY
+
+
+@pytest.mark.parametrize("message", [
+    "feeling kind of down today", "we had to put our cat to sleep", "my nan doesn't recognise me",
+    "they're making cuts at work and i might lose my job", "i moved here and have no friends",
+    "our dog ran away last night"])
+def test_quieter_bad_news_is_sad(message):
+    assert classify(message) == SAD

@@ -92,10 +92,25 @@ def test_resume_continues_an_interrupted_run_from_its_last_epoch(tiny_bundle, tm
     assert (path / SCORER_FILE).is_file()
 
 
+def test_only_memory_rebuilds_the_memory_with_the_messages_its_replies_followed(scored_bundle,
+                                                                                 tmp_path):
+    from chatbot.reply_memory import ReplyMemory
+
+    before = ReplyMemory.load(scored_bundle / MEMORY_FILE)
+    ReplyMemory(before.texts, before.vectors).save(tmp_path / "old.npz")  # as older bundles had
+    assert ReplyMemory.load(tmp_path / "old.npz").messages is None
+    assert main(["--model", str(scored_bundle), "--only-memory", "--out", str(tmp_path)]) == 0
+    rebuilt = ReplyMemory.load(tmp_path / MEMORY_FILE)
+    assert rebuilt.texts == before.texts and len(rebuilt.messages) == len(rebuilt.texts)
+    assert all(rebuilt.messages) and rebuilt.messages == before.messages
+    np.testing.assert_allclose(rebuilt.vectors, before.vectors, atol=1e-5)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--model", "/no/such/bundle"], "is not a directory"),
     ([], "--model is required"),
     (["--model", "{tiny}", "--batch-size", "1"], "batch_size at least 2"),
+    (["--model", "{tiny}", "--only-memory"], "has no scorer.keras"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, tiny_bundle, capsys):
     args = [a.replace("{tiny}", str(tiny_bundle)) for a in args]
