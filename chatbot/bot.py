@@ -171,8 +171,10 @@ class Bot:
         avoid = avoid or [[] for _ in histories]
         start = time.perf_counter()
         n = options.candidates if options.mode == "rerank" else 1
-        # Each conversation is read once by the scorer and classified once by the support layer.
-        contexts = self.context_vectors(histories) if self.scorer is not None else None
+        # Each conversation is read once by the scorer (where examples or the rerank need it)
+        # and classified once by the support layer.
+        needs_contexts = self.scorer is not None and (self.refines or options.mode == "rerank")
+        contexts = self.context_vectors(histories) if needs_contexts else None
         sad = self._bad_news(histories)
         examples = self._examples(histories, n, contexts, sad)
         exemplars = [text for text, _ in examples]
