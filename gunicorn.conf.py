@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the repo, before app:app is
 from chatbot.config import REPLY_TIMEOUT_S  # noqa: E402  (no TensorFlow: config is plain Python)
 
-# One model per worker: size workers by memory (a worker with the shipped model is about 550 MB
+# One model per worker: size workers by memory (a worker with the shipped model is about 760 MB
 # resident, TensorFlow included: docs/benchmarks.md), not by cores. Threads (gthread) let one
 # worker hold many requests at once: a thread waiting for its reply only waits on the worker's
 # batching queue (chatbot/batching.py), which decodes all waiting requests in one call, so the

@@ -8,7 +8,10 @@ equal work. The naive baseline is what the keras-io lstm_seq2seq example does: o
 reply at batch 1: per token, the larger of (multiply-adds / measured matmul FLOP/s) and
 (weight bytes read / measured memory bandwidth); at batch 1 the step reads every decoder weight
 once, so bytes, not FLOPs, set it. `default_mode_ms_p50` times what the web app does for one
-message (the default options: rerank of sampled candidates), replies ending where they end.
+message (the default options: Best fit, a draft per retrieved example, reranked), replies ending
+where they end, with each stage's share; `default_mode_without_xla_*` is the same pipeline with
+the sampling loop run as a plain graph instead of XLA-compiled, measured in the same run.
+`xla_compile_s` is the warm-up's compilation of every shape bucket.
 
 The reply memory's lookup (one context vector against every stored reply vector, then a
 partial sort) is timed on the bundle's own memory and on random memories of 100k to 2M
@@ -48,11 +51,11 @@ class NaiveStep(keras.Model):
         self.seq2seq = seq2seq
 
     def call(self, inputs):
-        token, h, c, values, keys, mask = inputs
+        token, h, c, values, keys, mask, ids = inputs
         from chatbot.model import LSTMState, Memory
 
         logits, state, *_ = self.seq2seq.decode_step(token, LSTMState(h, c),
-                                                     Memory(values, keys, mask))
+                                                     Memory(values, keys, mask, ids))
         return logits, state.h, state.c
 
 
@@ -63,16 +66,16 @@ class NaiveEncoder(keras.Model):
 
     def call(self, source):
         memory, (h, c) = self.seq2seq.encode(source)
-        return memory.values, memory.keys, memory.mask, h, c
+        return memory.values, memory.keys, memory.mask, memory.ids, h, c
 
 
 def naive_reply(bot: Bot, encoder, step, history, n_tokens: int) -> list[int]:
     source, _ = bot.encode_histories([history])
-    values, keys, mask, h, c = encoder.predict(source, verbose=0)
+    values, keys, mask, ids, h, c = encoder.predict(source, verbose=0)
     token = np.array([bot.tokenizer.bos_id], np.int32)
     out = []
     for _ in range(n_tokens):
-        logits, h, c = step.predict([token, h, c, values, keys, mask], verbose=0)
+        logits, h, c = step.predict([token, h, c, values, keys, mask, ids], verbose=0)
         logits[:, :5] = -1e9  # specials and eos: force the full length, like min_len does
         token = logits.argmax(-1).astype(np.int32)
         out.append(int(token[0]))
@@ -156,8 +159,24 @@ def default_size_bundle() -> Path:
     return path
 
 
+def default_pipeline(bot: Bot, repeats: int) -> dict:
+    """The web app's default (Best fit: retrieval, drafts, scorer, choice) for one message at a
+    time, replies ending where they end: p50/p95 and each stage's share of the total."""
+    default = DecodeOptions(seed=0)
+    stages: dict[str, float] = {}
+    it = iter(PROMPTS * repeats)
+    ms = timed(lambda: bot.reply_batch([next(it)], default, timings=stages), repeats)
+    total = sum(stages.values())
+    return {"ms_p50": p50(ms), "ms_p95": p95(ms),
+            "stage_share": {k: round(v / total, 3) for k, v in stages.items()}}
+
+
 def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dict:
+    start = time.perf_counter()
     bot = Bot.load(model_dir)
+    load_s = time.perf_counter() - start
+    compile_s = bot.decoder.warm_up()
+    warm_shapes = len(bot.decoder.compiled_shapes)
     forced = {"min_len": n_tokens, "max_len": n_tokens, "no_repeat_ngram": 0}
     greedy = DecodeOptions(mode="greedy", **forced)
     beam4 = DecodeOptions(mode="beam", beam_width=4, **forced)
@@ -178,7 +197,12 @@ def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dic
     batch1_s = sum(greedy_ms) / 1000.0 / repeats
     batch16_ms = timed(lambda: bot.reply_batch(batch16, greedy), max(3, repeats // 4))
     batch16_rps = 16 / (p50(batch16_ms) / 1000.0)
-    default_ms = timed(lambda: bot.reply(next(it), default), repeats)
+    compiled = default_pipeline(bot, repeats)
+    # The baseline, in the same run: the same loop as a plain graph, without XLA.
+    graph_bot = Bot.load(model_dir, xla=False)
+    graph_bot.reply(prompts[0], default)
+    graph = default_pipeline(graph_bot, repeats)
+    del graph_bot
 
     source_len = int(np.mean([len(bot.encode_histories([p])[1][0]) for p in PROMPTS]))
     machine = measure_machine()
@@ -194,8 +218,14 @@ def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dic
         "naive_ms_p50": p50(naive), "naive_ms_p95": p95(naive),
         "greedy_ms_p50": greedy_p50, "greedy_ms_p95": p95(greedy_ms),
         "beam4_ms_p50": p50(beam_ms), "beam4_ms_p95": p95(beam_ms),
+        "load_s": load_s, "xla_compile_s": compile_s,
+        "xla_shapes": len(bot.decoder.compiled_shapes),
         "default_mode": default.mode,
-        "default_mode_ms_p50": p50(default_ms), "default_mode_ms_p95": p95(default_ms),
+        "default_mode_ms_p50": compiled["ms_p50"], "default_mode_ms_p95": compiled["ms_p95"],
+        "default_mode_stage_share": compiled["stage_share"],
+        "default_mode_without_xla_ms_p50": graph["ms_p50"],
+        "default_mode_without_xla_ms_p95": graph["ms_p95"],
+        "default_mode_without_xla_stage_share": graph["stage_share"],
         "batch1_replies_per_s": 1.0 / batch1_s,
         "batch16_replies_per_s": batch16_rps,
         "batch16_over_batch1": batch16_rps * batch1_s,
@@ -204,6 +234,7 @@ def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dic
         "greedy_over_bound": greedy_p50 / bound_ms,
         **cost, **machine,
         "retraces_during_timing": trace_count(bot) - traced,
+        "xla_compiles_during_timing": len(bot.decoder.compiled_shapes) - warm_shapes,
         **memory_lookup(bot, repeats),
     }
 

@@ -11,10 +11,8 @@ the thread decodes, new requests queue up, so under load batches fill without wa
 Grouping: `reply_batch` takes one `DecodeOptions` for the whole batch, so requests are grouped by
 bot, `explain`, and every option except the seed. Sampled requests each carry their own random
 seed (the page never sends one), and grouping on it would put every sampled request in a batch of
-one. Instead a batch samples with the seed of its first request, and every reply stores that seed
-in its options. Explanations are not affected (they step the model through the stored reply), but
-re-running the sampler with a stored seed reproduces the reply only for a batch of one.
-Exact replay inside batches would need one seed per row in the compiled decoder.
+one. Instead each request's rows draw from its own seed (`reply_batch(seeds=...)`: the sampler
+takes its noise per row), so a stored seed replays its reply exactly, whatever batch wrote it.
 
 The queue and its thread are made lazily in the process that uses them, never before a fork
 (gunicorn runs without `--preload`), and the thread exits after `IDLE_S` without work.
@@ -117,7 +115,8 @@ class Batcher:
         first = batch[0]
         try:
             replies = first.bot.reply_batch([r.history for r in batch], first.options,
-                                            explain=first.explain, avoid=[r.avoid for r in batch])
+                                            explain=first.explain, avoid=[r.avoid for r in batch],
+                                            seeds=[r.options.seed for r in batch])
         except BaseException as exc:  # every waiting request hears of the failure
             for request in batch:
                 request.future.set_exception(exc)

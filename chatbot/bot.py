@@ -17,7 +17,7 @@ import numpy as np
 
 from chatbot import explanation
 from chatbot.bundle import Bundle, load_bundle
-from chatbot.decoding import CompiledDecoder, DecodeOptions
+from chatbot.decoding import CompiledDecoder, DecodeOptions, gumbel_noise
 from chatbot.repetition import repeats_a_word
 from chatbot.rerank import PRIOR_PIECES, RerankWeights, source_array, teacher_arrays
 from chatbot.scorer import fit_label
@@ -56,15 +56,33 @@ class Candidate:
     keep: int
 
 
+class _Clock:
+    """Adds each stage's milliseconds to `timings` (a no-op without one)."""
+
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        if self.timings is None:
+            return
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + (now - self.last) * 1000.0
+        self.last = now
+
+
 class Bot:
-    def __init__(self, bundle: Bundle):
+    def __init__(self, bundle: Bundle, xla: bool = True):
+        """`xla`: compile the sampling loop with XLA, once per shape bucket (chatbot.decoding);
+        off, the same loop runs as a plain graph, slower but with nothing to compile."""
         self.bundle = bundle
         self.tokenizer = bundle.tokenizer
         self.config = bundle.config
         self.version = bundle.version
         self.decoder = CompiledDecoder(bundle.model, blank_id=self.tokenizer.blank_id,
-                                       exemplar_id=self.tokenizer.exemplar_id)
-        self.backward = (CompiledDecoder(bundle.backward, blank_id=self.tokenizer.blank_id)
+                                       exemplar_id=self.tokenizer.exemplar_id, xla=xla)
+        self.backward = (CompiledDecoder(bundle.backward, blank_id=self.tokenizer.blank_id,
+                                         xla=xla)
                          if bundle.backward is not None else None)
         self.weights = bundle.rerank or RerankWeights()
         self.scorer = None
@@ -88,8 +106,8 @@ class Bot:
             self.kind = np.array([is_condolence(t) for t in self.memory.texts], np.float32)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Bot":
-        return cls(load_bundle(path))
+    def load(cls, path: str | Path, xla: bool = True) -> "Bot":
+        return cls(load_bundle(path), xla)
 
     def encode_histories(self, histories: list[list[str]],
                          exemplars: list[str | None] | None = None) -> tuple[np.ndarray, list[list[int]]]:
@@ -159,45 +177,63 @@ class Bot:
         return self.reply_batch([history], options, explain, [avoid or []])[0]
 
     def reply_batch(self, histories: list[list[str]], options: DecodeOptions | None = None,
-                    explain: bool = False, avoid: list[list[str]] | None = None) -> list[Reply]:
+                    explain: bool = False, avoid: list[list[str]] | None = None,
+                    timings: dict[str, float] | None = None,
+                    seeds: list[int | None] | None = None) -> list[Reply]:
         """One decoder call for all histories: the way concurrent requests share the CPU.
 
         `avoid[b]` lists replies already given to history b ("regenerate"): the new reply may not
-        start with any of their first pieces, so it differs in every mode.
+        start with any of their first pieces, so it differs in every mode. `seeds[b]` is history
+        b's own seed (default: the options' one): its rows draw from it alone, so a reply comes
+        out the same whichever batch it was written in. `timings`, when given, gains the
+        milliseconds each stage took (bench.decode's profile).
         """
         if not histories:
             return []
         options = options or DecodeOptions()
         avoid = avoid or [[] for _ in histories]
         start = time.perf_counter()
+        clock = _Clock(timings)
         n = options.candidates if options.mode == "rerank" else 1
         # Each conversation is read once by the scorer (where examples or the rerank need it)
         # and classified once by the support layer.
         needs_contexts = self.scorer is not None and (self.refines or options.mode == "rerank")
         contexts = self.context_vectors(histories) if needs_contexts else None
+        clock.lap("context")
         sad = self._bad_news(histories)
+        clock.lap("support")
         examples = self._examples(histories, n, contexts, sad)
         exemplars = [text for text, _ in examples]
+        clock.lap("examples")
         repeated = [h for h in histories for _ in range(n)]
         source, ids = self.encode_histories(repeated, exemplars)
         banned = np.repeat(self._first_pieces(avoid), n, 0)
+        seeds = [options.seed if s is None else s for s in seeds or [None] * len(histories)]
+        gumbel = np.concatenate([gumbel_noise(np.random.randint(2**31 - 1) if s is None else s, n)
+                                 for s in seeds])
+        clock.lap("source")
         if options.mode == "rerank":
             sampling = dataclasses.replace(options, mode="sample")
-            out = self.decoder.run(source, sampling, banned)
+            out = self.decoder.run(source, sampling, banned, gumbel)
             candidates = [self._candidate(row) for row in out["tokens"]]
+            clock.lap("drafts")
             rows, ranking = self._rerank(histories, candidates, n, out["logp"], examples,
                                          contexts, sad)
+            clock.lap("rerank")
         else:
-            out = self.decoder.run(source, options, banned)
+            out = self.decoder.run(source, options, banned, gumbel)
             candidates = [self._candidate(row) for row in out["tokens"]]
             rows, ranking = list(range(len(histories))), None
+            clock.lap("drafts")
         confidences = self._confidences(source, candidates, rows, out.get("logp"))
         borrowed = self._borrowed(histories, rows, ranking, contexts) if options.borrow else {}
+        clock.lap("confidence")
         latency = (time.perf_counter() - start) * 1000.0
         replies = []
         for b, (row, confidence) in enumerate(zip(rows, confidences)):
+            own = dataclasses.replace(options, seed=seeds[b])
             if b in borrowed:
-                replies.append(self._borrowed_reply(histories[b], borrowed[b], latency, options))
+                replies.append(self._borrowed_reply(histories[b], borrowed[b], latency, own))
                 continue
             cand = candidates[row]
             kept = cand.ids[: cand.keep]
@@ -209,8 +245,9 @@ class Bot:
                 if ranking is not None:
                     explanation["candidates"] = self._scored(candidates, ranking, row, n)
             replies.append(Reply(self.tokenizer.decode(kept), pieces, latency, self.version,
-                                 options.to_dict(), explanation, cand.finished, confidence,
+                                 own.to_dict(), explanation, cand.finished, confidence,
                                  exemplar=exemplars[row]))
+        clock.lap("reply")
         return replies
 
     def _borrowed(self, histories, rows: list[int], ranking: dict | None,

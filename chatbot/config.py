@@ -144,6 +144,7 @@ class AppConfig:
     ratelimit_storage_uri: str = ""  # "": a SQLite file every worker shares (web/limits.py)
     batch_window_ms: float = 5.0
     batch_max_size: int = 16
+    xla: bool = True  # compile the sampler with XLA at warm-up (chatbot.decoding)
     production: bool = False
     proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-* (trust that many)
 
@@ -164,6 +165,7 @@ class AppConfig:
         "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
         "batch_window_ms": "LEMBRA_BATCH_WINDOW_MS",
         "batch_max_size": "LEMBRA_BATCH_MAX_SIZE",
+        "xla": "LEMBRA_XLA",
         "production": "LEMBRA_PRODUCTION",
         "proxy_hops": "LEMBRA_PROXY_HOPS",
     }

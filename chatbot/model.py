@@ -202,8 +202,8 @@ class Seq2Seq(keras.Model):
         if not self.cfg.copy:
             return logits, LSTMState(h, c), gates, weights, ops.ones_like(h[:, 0])
         gate = self.copy_gate(ops.concatenate([states, h, x], -1))[:, 0]
-        return (copy_mixture(logits, gate, weights, memory.ids), LSTMState(h, c), gates, weights,
-                ops.sigmoid(ops.cast(gate, "float32")))
+        return (step_copy_mixture(logits, gate, weights, memory.ids), LSTMState(h, c), gates,
+                weights, ops.sigmoid(ops.cast(gate, "float32")))
 
     def logits(self, states):
         if self.cfg.tie_embeddings:
@@ -245,6 +245,28 @@ def copy_mixture(logits, gate, weights, ids):
     generated = ops.log_softmax(logits, axis=-1) + ops.expand_dims(ops.log_sigmoid(gate), -1)
     pointed = ops.log(copied + TINY) + ops.expand_dims(ops.log_sigmoid(-gate), -1)
     return ops.logaddexp(generated, pointed)
+
+
+def step_copy_mixture(logits, gate, weights, ids):
+    """`copy_mixture` for one decoder step (logits (B, V), gate (B,), weights and ids (B, S)),
+    mixed only at the source's words: everywhere else the copy share is zero, and the full
+    mixture there differs from log p_gen + log_softmax(logits) by log1p(TINY / p), nothing for
+    any word a search could pick. One pass over the vocabulary instead of four, which is most of
+    a compiled step's time."""
+    logits = ops.cast(logits, "float32")
+    gate = ops.cast(gate, "float32")
+    weights = ops.cast(weights, "float32")
+    ids = ops.cast(ids, "int32")
+    generated = ops.log_softmax(logits, axis=-1) + ops.expand_dims(ops.log_sigmoid(gate), -1)
+    same = ops.equal(ops.expand_dims(ids, 2), ops.expand_dims(ids, 1))  # (B, S, S)
+    copied = ops.sum(ops.where(same, ops.expand_dims(weights, 1), 0.0), -1)  # on each one's word
+    at_source = ops.take_along_axis(generated, ids, axis=1)  # (B, S)
+    mixed = ops.logaddexp(at_source, ops.log(copied + TINY)
+                          + ops.expand_dims(ops.log_sigmoid(-gate), -1))
+    rows = ops.repeat(ops.expand_dims(ops.arange(ops.shape(ids)[0], dtype="int32"), 1),
+                      ops.shape(ids)[1], axis=1)
+    index = ops.stack([ops.reshape(rows, (-1,)), ops.reshape(ids, (-1,))], axis=1)
+    return ops.scatter_update(generated, index, ops.reshape(mixed, (-1,)))  # repeats agree
 
 
 def build_model(config: ModelConfig) -> Seq2Seq:

@@ -14,6 +14,7 @@ from chatbot.config import ConfigError, replace_checked
 
 MODES = ("rerank", "sample", "greedy", "beam")
 CANDIDATES = 64  # sampling looks at most at this many likeliest tokens
+MAX_LEN = 64  # the longest reply any search may write, in pieces
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +44,7 @@ class DecodeOptions:
             (1 <= self.beam_width <= 8, "beam_width must be between 1 and 8"),
             (0.0 <= self.length_penalty <= 2.0, "length_penalty must be between 0 and 2"),
             (0 <= self.no_repeat_ngram <= 6, "no_repeat_ngram must be between 0 and 6"),
-            (1 <= self.max_len <= 64, "max_len must be between 1 and 64"),
+            (1 <= self.max_len <= MAX_LEN, f"max_len must be between 1 and {MAX_LEN}"),
             (0 <= self.min_len <= self.max_len, "min_len must be between 0 and max_len"),
             (0.0 <= self.temperature <= 5.0, "temperature must be between 0 and 5"),
             (0 <= self.top_k <= CANDIDATES, f"top_k must be between 0 and {CANDIDATES}"),

@@ -111,19 +111,22 @@ def load_bot(app: Flask, path: str | Path) -> Bot:
     """The bundle at `path`, warmed up unless WARM_UP is off."""
     from chatbot.bot import Bot
 
-    bot = Bot.load(path)
+    bot = Bot.load(path, xla=app.config.get("XLA", True))
     if app.config.get("WARM_UP", True):
         warm_up(bot)
     return bot
 
 
 def warm_up(bot: Bot) -> None:
-    """Reply once per compiled search, so the first visitor does not wait for graph tracing, and
-    fit the support classifier (chatbot.support), which every message goes through."""
+    """Reply once per compiled search, so the first visitor does not wait for graph tracing or
+    XLA (the sampler is compiled for every shape bucket), and fit the support classifier
+    (chatbot.support), which every message goes through."""
     from chatbot.decoding import DecodeOptions
     from chatbot.support import classify
 
     classify("hello")
+    if bot.decoder.xla:
+        bot.decoder.warm_up()
     for mode in ("greedy", "beam", "rerank"):  # sampling shares the greedy loop; rerank adds scoring
         bot.reply(["hello"], DecodeOptions(mode=mode, max_len=4))
     bot.explain(["hello"], "hi")  # the teacher-forced pass "Why this reply?" runs

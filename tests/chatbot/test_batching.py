@@ -23,14 +23,16 @@ class FakeBot:
         self.pause, self.fail = pause, fail
         self.threads: set[str] = set()
 
-    def reply_batch(self, histories, options=None, explain=False, avoid=None):
+    def reply_batch(self, histories, options=None, explain=False, avoid=None, seeds=None):
         self.calls.append((histories, options, explain))
         self.avoided = avoid
         self.threads.add(threading.current_thread().name)
         time.sleep(self.pause)
         if self.fail is not None:
             raise self.fail
-        return [Reply(h[-1].upper(), [], 1.0, "fake", options.to_dict(), None) for h in histories]
+        seeds = seeds or [options.seed] * len(histories)
+        return [Reply(h[-1].upper(), [], 1.0, "fake", {**options.to_dict(), "seed": seed}, None)
+                for h, seed in zip(histories, seeds)]
 
 
 def submit_all(queue, bot, jobs):
@@ -90,9 +92,9 @@ def test_requests_group_by_options_and_explain_but_not_seed():
         ["a", "b"], ["c"], ["d"], ["e"]]
     for histories, _options, explain in bot.calls:
         assert explain == (histories == [["d"]])
-    # A shared batch samples with one seed, and each reply says which.
+    # A shared batch hands each request's own seed to the bot.
     by_text = {r.text: r for r in replies}
-    assert by_text["A"].options["seed"] == by_text["B"].options["seed"]
+    assert (by_text["A"].options["seed"], by_text["B"].options["seed"]) == (1, 2)
 
 
 def test_a_failure_reaches_every_waiting_request():

@@ -1,4 +1,7 @@
-"""Decoding: options validation, no retracing, batching, reproducible sampling, beam search."""
+"""Decoding: options validation, no retracing, batching, reproducible sampling, beam search, and
+the XLA-compiled loop against the loop it replaced."""
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -6,8 +9,9 @@ import tensorflow as tf
 
 from chatbot.bot import Bot, trimmed_length
 from chatbot.config import ConfigError
-from chatbot.decoding import DecodeOptions, _best_beam
+from chatbot.decoding import ROW_BUCKETS, DecodeOptions, _best_beam, bucket, gumbel_noise, source_buckets
 from chatbot.rerank import teacher_arrays
+from tests.chatbot import reference_sampler
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +37,7 @@ def test_options_from_dict_rejects_unknown_and_bad_values():
 def test_no_retracing_across_requests(bot, mode):
     options = DecodeOptions(mode=mode, seed=1)
     bot.reply(["hello"], options)
+    bot.reply_batch([["hello"], ["hi"]], options)  # one row is a plain graph, more are XLA
     before = bot.decoder.trace_count()
     histories = [["hi"], ["what do you like to do", "i like books", "where are you from"],
                  ["a much longer message about pizza and books and cats and mountains"]]
@@ -202,3 +207,89 @@ def test_confidence_is_the_mean_log_probability_per_piece(bot, mode):
     t_in, t_out = teacher_arrays([ids], [reply.finished])
     forward = bot.decoder.score(source, t_in, t_out).numpy()[0]
     assert reply.confidence == pytest.approx(forward / (len(ids) + reply.finished), abs=1e-3)
+
+
+# -- the fixed-shape loop, XLA-compiled, against the loop it replaced ---------------------------
+
+HISTORIES = [["hello how are you"], ["do you have any pets", "i have a cat"], ["pizza"],
+             ["what do you like to do"], ["where are you from"], ["good morning"],
+             ["a much longer message about pizza and books and cats and mountains"]]
+
+
+def _reference(bot, source, options, seed, banned):
+    temperature = 0.0 if options.mode == "greedy" else options.temperature
+    scalars = (options.max_len, options.min_len, temperature, options.top_k, options.top_p,
+               options.no_repeat_ngram, options.repetition_penalty)
+    out = reference_sampler.sample(bot.decoder, tf.constant(source), *map(tf.constant, scalars),
+                                   tf.constant(gumbel_noise(seed, len(source))),
+                                   tf.constant(banned))
+    return {key: value.numpy() for key, value in out.items()}
+
+
+@pytest.mark.parametrize("options", [
+    DecodeOptions(mode="greedy", max_len=12),
+    DecodeOptions(mode="greedy", max_len=9, no_repeat_ngram=2, repetition_penalty=1.5),
+    DecodeOptions(mode="sample", temperature=1.5, top_p=1.0, max_len=12),
+    DecodeOptions(mode="sample", temperature=0.9, top_k=5, top_p=0.8, min_len=3, max_len=10,
+                  repetition_penalty=1.3),
+], ids=["greedy", "greedy-bans", "sample", "sample-filtered"])
+@pytest.mark.parametrize("rows", [1, 7, 19])
+def test_the_compiled_loop_writes_what_the_old_loop_wrote(bot, options, rows):
+    """Same seed, same replies: one row (a plain graph), a bucket padded from 7 rows, and 19 rows
+    in two chunks, against the old loop whose finished rows left the batch. Rows end at different
+    steps (an untrained model ends anywhere), and the first pieces of some rows are banned."""
+    histories = [HISTORIES[i % len(HISTORIES)] for i in range(rows)]
+    source, _ = bot.encode_histories(histories)
+    banned = np.zeros((rows, 2), np.int32)
+    banned[::2] = bot.decoder.run(source, options)["tokens"][::2, :1]
+    seed = 11
+    got = bot.decoder.run(source, dataclasses.replace(options, seed=seed), banned)
+    want = _reference(bot, source, options, seed, banned)
+    np.testing.assert_array_equal(got["tokens"], want["tokens"])
+    for key in ("attention", "gates", "logp"):
+        np.testing.assert_allclose(got[key], want[key], atol=1e-5)
+
+
+def test_a_rows_draws_are_its_own_whatever_the_batch(bot):
+    """Row 0 with one seed says the same alone (graph), among 8 (XLA) and among 20 (chunked)."""
+    options = DecodeOptions(mode="sample", temperature=1.5, top_p=1.0, seed=7)
+    alone = bot.reply_batch([["good morning"]], options)[0].pieces
+    for others in (7, 19):
+        batch = [["good morning"]] + [HISTORIES[i % len(HISTORIES)] for i in range(others)]
+        assert bot.reply_batch(batch, options)[0].pieces == alone
+
+
+def test_warm_up_compiles_every_shape_a_request_can_meet(random_bundle):
+    fresh = Bot.load(random_bundle)
+    assert fresh.decoder.warm_up() > 0
+    buckets = source_buckets(fresh.config.max_source_len)
+    expected = {(rows, length) for rows in ROW_BUCKETS[1:] for length in buckets}
+    assert fresh.decoder.compiled_shapes == expected
+    fresh.reply_batch(HISTORIES * 3, DecodeOptions(seed=1))  # 8 drafts each: 168 rows
+    fresh.reply_batch(HISTORIES[:2], DecodeOptions(mode="greedy"))
+    assert fresh.decoder.compiled_shapes == expected
+
+
+def test_source_buckets_cover_every_length_up_to_the_longest():
+    assert source_buckets(97) == (16, 32, 48, 64, 80, 97)
+    assert source_buckets(64) == (16, 32, 48, 64)
+    assert source_buckets(10) == (10,)
+    assert [bucket(n, (16, 32)) for n in (1, 16, 17, 32, 33, 50)] == [16, 16, 32, 32, 48, 64]
+
+
+def test_without_xla_nothing_is_compiled_and_the_replies_are_the_same(random_bundle, bot):
+    plain = Bot.load(random_bundle, xla=False)
+    assert plain.decoder.warm_up() < 1.0 and not plain.decoder.compiled_shapes
+    options = DecodeOptions(seed=5)
+    assert ([r.pieces for r in plain.reply_batch(HISTORIES, options)]
+            == [r.pieces for r in bot.reply_batch(HISTORIES, options)])
+
+
+@pytest.mark.parametrize("mode", ["sample", "rerank"])
+def test_a_stored_seed_replays_its_reply_whatever_batch_wrote_it(bot, mode):
+    histories = HISTORIES[:4]
+    batched = bot.reply_batch(histories, DecodeOptions(mode=mode), seeds=[5, 6, 7, 8])
+    assert [r.options["seed"] for r in batched] == [5, 6, 7, 8]
+    for history, reply in zip(histories, batched):
+        alone = bot.reply(history, DecodeOptions.from_dict(reply.options))
+        assert alone.pieces == reply.pieces

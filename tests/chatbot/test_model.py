@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from chatbot.config import ModelConfig
-from chatbot.model import build_model
+from chatbot.model import build_model, copy_mixture, step_copy_mixture
 
 SMALL = ModelConfig(vocab_size=60, embed_dim=12, enc_units=8, dropout=0.0, max_src_len=10)
 
@@ -141,3 +141,20 @@ def test_a_config_without_the_new_fields_builds_the_old_model():
                                  if k not in ("copy", "max_exemplar_len")})
     assert not cfg.copy and cfg.max_exemplar_len == 0 and cfg.max_source_len == SMALL.max_src_len
     assert not hasattr(build_model(cfg), "copy_gate")
+
+
+def test_the_step_mixture_equals_the_full_one():
+    """The decoder step mixes only at the source's words; the full mixture gives the same log p
+    everywhere a search could look, with a word repeated in the source and padding."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, SMALL.vocab_size)).astype(np.float32) * 4
+    gate = rng.normal(size=(3,)).astype(np.float32)
+    ids = np.array([[5, 6, 5, 9, 0], [7, 7, 7, 0, 0], [8, 9, 10, 11, 12]], np.int32)
+    weights = rng.random((3, 5)).astype(np.float32) * (ids > 0)
+    weights /= weights.sum(-1, keepdims=True)
+    full = np.asarray(copy_mixture(logits, gate, weights, ids))
+    step = np.asarray(step_copy_mixture(logits, gate, weights, ids))
+    likely = full > -30
+    assert likely.mean() > 0.9
+    np.testing.assert_allclose(step[likely], full[likely], atol=1e-5)
+    np.testing.assert_allclose(np.exp(step).sum(-1), 1.0, atol=1e-4)

@@ -60,3 +60,19 @@ def test_a_decoder_failure_is_a_503_for_every_waiting_request(make_app, visitor_
     for response in responses:
         assert "RuntimeError" in response.get_json()["error"]
         assert response.get_json()["user"]["text"].startswith("hello number")
+
+
+def test_warm_up_compiles_the_sampler_unless_xla_is_off(tiny_bundle):
+    from flask import Flask
+
+    from chatbot.web.serving import load_bot
+
+    assert AppConfig.from_env({"LEMBRA_XLA": "0"}).xla is False and AppConfig().xla
+    app = Flask("warm-up")
+    app.config.update(WARM_UP=True, XLA=True)
+    compiled = load_bot(app, tiny_bundle)
+    assert compiled.decoder.xla and len(compiled.decoder.compiled_shapes) >= 2
+    app.config["XLA"] = False
+    plain = load_bot(app, tiny_bundle)
+    assert not plain.decoder.xla and not plain.decoder.compiled_shapes
+    assert plain.reply(["hello"]).text.strip()
