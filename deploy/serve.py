@@ -30,10 +30,21 @@ def find_nginx() -> str | None:
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
 
 
-def render(listen: str, upstream: str, run_dir: Path) -> str:
-    """deploy/nginx.conf with its @LISTEN@, @UPSTREAM@ and @RUN@ filled in."""
+PER_ADDRESS = 64  # requests of one client address in progress at once, behind nginx
+
+
+def render(listen: str, upstream: str, run_dir: Path, max_body: int | None = None,
+           per_address: int = PER_ADDRESS) -> str:
+    """deploy/nginx.conf with its @NAME@ placeholders filled in; `max_body` defaults to the
+    app's LEMBRA_MAX_CONTENT_LENGTH, so nginx refuses what the app would."""
+    from chatbot.config import AppConfig  # plain Python, no TensorFlow
+
+    if max_body is None:
+        max_body = AppConfig.from_env().max_content_length
+    values = {"LISTEN": listen, "UPSTREAM": upstream, "RUN": str(run_dir),
+              "MAX_BODY": str(max_body), "PER_ADDRESS": str(per_address)}
     text = TEMPLATE.read_text()
-    for name, value in (("LISTEN", listen), ("UPSTREAM", upstream), ("RUN", str(run_dir))):
+    for name, value in values.items():
         text = text.replace(f"@{name}@", value)
     return text
 
@@ -94,4 +105,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))  # run as a script (`python deploy/serve.py`): chatbot.config
     sys.exit(main())

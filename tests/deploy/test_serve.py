@@ -4,6 +4,7 @@ cannot starve it, while the same clients straight at gunicorn do."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from bench.load import free_port
-from deploy.serve import find_nginx, render
+from chatbot.config import AppConfig
+from deploy.serve import PER_ADDRESS, find_nginx, render
 
 ROOT = Path(__file__).resolve().parents[2]
 TRICKLERS = 64
@@ -71,8 +73,10 @@ class Tricklers:
 
 def test_the_nginx_config_renders_every_placeholder(tmp_path):
     text = render("127.0.0.1:1", "127.0.0.1:2", tmp_path)
-    assert "@" not in text  # every @NAME@ filled
+    assert "@" not in text.replace("@too_", "")  # every @NAME@ filled (named locations stay)
     assert "listen 127.0.0.1:1;" in text and "server 127.0.0.1:2;" in text
+    assert f"client_max_body_size {AppConfig().max_content_length};" in text
+    assert f"limit_conn per_address {PER_ADDRESS};" in text
 
 
 @pytest.fixture
@@ -117,3 +121,47 @@ def test_slow_clients_do_not_starve_healthz_behind_nginx(stack):
     finally:
         tricklers.close()
     assert starved > 1.0
+
+
+def post(port: int, path: str, body: bytes) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        connection.close()
+
+
+def test_a_body_over_the_apps_limit_is_a_json_413_from_nginx_never_a_502(stack):
+    listen, _ = stack
+    limit = AppConfig().max_content_length
+    for size in (limit + 1, 600 * 1024, 1024 * 1024, 4 * 1024 * 1024):
+        for _ in range(3):
+            status, data = post(listen, "/api/conversations", b"x" * size)
+            assert status == 413 and "larger" in data["error"], (size, status, data)
+
+
+def test_one_address_has_at_most_per_address_requests_in_progress(stack):
+    """Requests whose bodies never finish hold their connections; past the limit the same
+    address gets a JSON 429 at once, and the service is back when they go."""
+    listen, _ = stack
+    holders = []
+    try:
+        for _ in range(PER_ADDRESS + 4):
+            sock = socket.create_connection(("127.0.0.1", listen), timeout=5)
+            sock.sendall(b"POST /api/conversations HTTP/1.1\r\nHost: localhost\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+            holders.append(sock)
+        time.sleep(0.5)
+        connection = http.client.HTTPConnection("127.0.0.1", listen, timeout=5)
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        assert response.status == 429 and "too many" in json.loads(response.read())["error"]
+        assert response.getheader("Retry-After") == "1"
+        connection.close()
+    finally:
+        for sock in holders:
+            sock.close()
+    time.sleep(0.5)
+    assert healthz_seconds(listen, 5) < 5
