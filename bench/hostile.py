@@ -8,7 +8,8 @@ over a fresh SQLite file, with the rate limits raised out of the way (a 429 woul
 requests before they reach the code under test). The routes come from the app's own URL map, so
 a new route is attacked without editing this file. Each request mixes, at random: the method
 (the rule's own, or another one), the path's ids (own, another visitor's, 0, 2^63, 10^30, words),
-the query string (dates up to 9999-12-31, huge pages, NUL, long strings), the body (JSON with
+the query string (every parameter the app's source reads, found by `query_parameters`, with
+values aimed at its kind: numbers past 2^63, impossible dates; or NUL, long strings), the body (JSON with
 hostile options, nulls and nesting 5,000 deep, forms, binary, 100 KB), the headers (content
 types, languages, CSRF tokens right, wrong and missing, forwarded-for junk) and the cookies
 (a visitor's, a tampered one, an admin session, none). Clients open one connection per request.
@@ -51,11 +52,65 @@ ODD_IDS = ["0", str(2**31), str(2**63 - 1), str(2**63), str(10**30), "abc", "-1"
 STRINGS = ["", " ", "hi", "\u200b", "\x00", "a\x00b", "\ud7ff", "😀" * 50, "<script>x</script>",
            "' OR 1=1 --", "../../etc/passwd", "%s%n", "x" * 5000, "\u202eevil", "null", "NaN",
            "9999-12-31", "0000-00-00", "-1", "1e999", "true"]
-QUERY_KEYS = ["q", "limit", "page", "from", "to", "days", "next", "text_only", "model",
-              "negative", "flagged", "unreviewed", "format", "back", "status", "lang"]
 QUERY_VALUES = STRINGS + ["9999-12-31", "0001-01-01", "2026-02-30", str(10**30), str(2**63),
                           "-5", "0", "7", "30", "90", "//evil.example/", "https://evil.example",
                           "/admin/dashboard", "1", "md", "json", "jsonl", "csv"]
+# Values aimed at a parameter of a known kind: past SQLite's 64 bits, negative, fractional, NaN;
+# dates out of range, impossible, inverted.
+KIND_VALUES = {
+    "number": [str(2**63), str(2**63 - 1), str(-2**63 - 1), str(10**30), "-1", "0", "1.5", "1e9",
+            "NaN", "٣", "0x10", " 7"],
+    "date": ["9999-12-31", "0001-01-01", "2026-02-30", "10000-01-01", "2026-13-01", "-1",
+             "2026-1-1", "today"],
+}
+NUMBER_READERS = {"int_arg", "_parse_number"}  # chatbot.web.schema, chatbot.storage.search
+DATE_READERS = {"_parse_date"}
+APP_SOURCES = ("chatbot/web", "chatbot/storage/search.py")
+
+
+def query_parameters(root: Path = Path(__file__).resolve().parents[1]) -> dict[str, str]:
+    """Every query parameter the app reads, and its kind ("number", "date" or "text"), found in
+    its source: `args.get("x")`, `request.args.get("x", type=int)`, `int_arg("x", ...)`,
+    `_parse_date(args.get("x"), ...)`, and `args.get(k) for k in ("a", "b")`. So a parameter
+    a view starts reading is attacked without editing this file."""
+    import ast
+
+    found: dict[str, str] = {}
+    files = [p for source in APP_SOURCES for p in sorted((root / source).rglob("*.py"))
+             if (root / source).is_dir()] + [root / s for s in APP_SOURCES
+                                             if (root / s).is_file()]
+    for path in files:
+        tree = ast.parse(path.read_text())
+        loops: dict[str, list[str]] = {}  # comprehension variable -> the literals it runs over
+        for node in ast.walk(tree):
+            if isinstance(node, ast.comprehension) and isinstance(node.target, ast.Name) \
+                    and isinstance(node.iter, (ast.Tuple, ast.List)):
+                loops[node.target.id] = [e.value for e in node.iter.elts
+                                         if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func, first = node.func, node.args[0]
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            keys = [first.value] if isinstance(first, ast.Constant) and isinstance(first.value, str) \
+                else loops.get(first.id, []) if isinstance(first, ast.Name) else []
+            reads_args = isinstance(func, ast.Attribute) and name in ("get", "getlist") \
+                and ast.unparse(func.value).endswith("args")
+            if name in NUMBER_READERS or name in DATE_READERS:
+                kind = "number" if name in NUMBER_READERS else "date"
+                inner = first if isinstance(first, ast.Call) else None
+                if inner is not None and inner.args:  # _parse_date(args.get("from"), ...)
+                    arg = inner.args[0]
+                    keys = [arg.value] if isinstance(arg, ast.Constant) else loops.get(
+                        getattr(arg, "id", ""), [])
+                for key in keys:
+                    found[key] = kind
+            elif reads_args:
+                typed = any(k.arg == "type" and ast.unparse(k.value) in ("int", "float")
+                            for k in node.keywords)
+                for key in keys:
+                    found.setdefault(key, "number" if typed else "text")
+    return found
 OPTION_KEYS = ["mode", "beam_width", "temperature", "top_k", "top_p", "max_len", "min_len",
                "seed", "no_repeat_ngram", "length_penalty", "repetition_penalty", "candidates",
                "nonsense"]
@@ -168,6 +223,8 @@ class Attack:
     def __init__(self, port: int, rules: list[tuple[str, list[str], dict]], seed: int,
                  admin: tuple[str, str]):
         self.port, self.rules, self.seed, self.admin_account = port, rules, seed, admin
+        self.query_kinds = query_parameters()
+        self.query_keys = sorted(self.query_kinds)
         self.visitors = [new_visitor(port) for _ in range(4)]
         self.admin = admin_login(port, *admin)
         self.message_ids: list[int] = []
@@ -196,8 +253,9 @@ class Attack:
             return rng.choice(["tiny", "default", "..", "%2e%2e%2f", "x" * 300, "%00", "a b"])
         path = re.sub(r"<(?:([^:>]+):)?([^>]+)>", lambda m: quote(value(m), safe="%/."), rule)
         if rng.random() < 0.5:
-            query = [(rng.choice(QUERY_KEYS), rng.choice(QUERY_VALUES))
-                     for _ in range(rng.randint(1, 4))]
+            keys = rng.sample(self.query_keys, min(len(self.query_keys), rng.randint(1, 4)))
+            query = [(key, rng.choice(KIND_VALUES.get(self.query_kinds[key], QUERY_VALUES))
+                      if rng.random() < 0.7 else rng.choice(QUERY_VALUES)) for key in keys]
             path += "?" + urlencode(query, errors="surrogatepass")
         return path
 
