@@ -71,9 +71,13 @@ RELEASE_MEMORY = os.environ.get("LEMBRA_RELEASE_MEMORY", "1") != "0"  # 0: keep 
 
 
 def post_fork(server, worker):
-    """Before the worker imports anything: cap its malloc arenas (chatbot/memory.py)."""
+    """Before the worker imports anything: cap its malloc arenas (chatbot/memory.py), and note
+    when it was forked (which recycling token is its predecessor's: `post_worker_init`)."""
+    import time
+
     from chatbot.memory import limit_malloc_arenas
 
+    worker.lembra_forked = time.time()
     if MALLOC_ARENAS > 0:
         limit_malloc_arenas(MALLOC_ARENAS)
 
@@ -92,7 +96,15 @@ def post_worker_init(worker):
     gc.freeze()
     if RELEASE_MEMORY:
         release_unused_memory()
-    _recycle_token().unlink(missing_ok=True)  # this worker is ready: another may recycle now
+    # This worker is ready: another may recycle now. Only a token taken before this worker was
+    # forked is its predecessor's; one taken since is another worker's, still reloading (two
+    # workers that start together both finish loading, and the first may already have left).
+    token = _recycle_token()
+    try:
+        if token.stat().st_mtime <= getattr(worker, "lembra_forked", float("inf")):
+            token.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
 
 
 def _recycle_token():

@@ -97,7 +97,8 @@ def free_port() -> int:
 class Server:
     """gunicorn in its own process group, on loopback, logging to a file."""
 
-    def __init__(self, model: Path, db: Path, batching: bool, args: argparse.Namespace):
+    def __init__(self, model: Path, db: Path, batching: bool, args: argparse.Namespace,
+                 overrides: dict[str, str] | None = None):
         self.port = free_port()
         self.log = db.with_suffix(".log")
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "LEMBRA_MODEL_DIR": str(model),
@@ -108,7 +109,7 @@ class Server:
                "GUNICORN_THREADS": str(args.threads), "GUNICORN_LOG_LEVEL": "warning",
                "TF_CPP_MIN_LOG_LEVEL": "2",
                # no worker recycling mid-run (max_requests): a reload is not serving speed
-               "GUNICORN_CMD_ARGS": "--max-requests 0"}
+               "GUNICORN_CMD_ARGS": "--max-requests 0", **(overrides or {})}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile",

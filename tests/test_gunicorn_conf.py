@@ -4,6 +4,7 @@ import gc
 import logging
 import os
 import runpy
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -74,8 +75,9 @@ def test_only_one_worker_recycles_at_a_time(monkeypatch, tmp_path):
     assert first.serve(conf, 100)
     assert not second.serve(conf, 100)  # the first is reloading: put off
     assert not second.serve(conf, 200)
+    replacement = SimpleNamespace(lembra_forked=time.time() + 1)  # forked after the first left
     try:
-        conf["post_worker_init"](worker=None)  # the replacement has loaded the model
+        conf["post_worker_init"](worker=replacement)  # the replacement has loaded the model
     finally:
         gc.unfreeze()
     assert second.serve(conf, conf["RECYCLE_DEFER"])
@@ -154,3 +156,19 @@ def test_requests_in_flight_cannot_carry_a_worker_past_its_limit_without_the_tok
         conf["pre_request"](worker, None)
         worker.nr += 1
     assert getattr(worker, "lembra_leaving", False) and (tmp_path / "recycling").exists()
+
+
+def test_a_worker_ready_after_another_took_the_token_does_not_free_it(monkeypatch, tmp_path):
+    """Two workers start together; the first is ready, reaches its limit and leaves while the
+    second is still loading. The second getting ready must not hand back the first's token, or
+    it could leave too and no worker would be serving (a 25 s gap in bench.recycle)."""
+    monkeypatch.setenv("LEMBRA_RECYCLE_DIR", str(tmp_path))
+    conf = settings(monkeypatch)
+    second = SimpleNamespace(lembra_forked=time.time() - 60)  # forked with the first, at start
+    assert FakeWorker(100).serve(conf, 100)  # the first takes the token and leaves
+    try:
+        conf["post_worker_init"](worker=second)
+    finally:
+        gc.unfreeze()
+    assert (tmp_path / "recycling").exists()
+    assert not FakeWorker(1).serve(conf, 5)  # so the second puts its limit off
