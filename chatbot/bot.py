@@ -17,7 +17,7 @@ import numpy as np
 
 from chatbot import explanation
 from chatbot.bundle import Bundle, load_bundle
-from chatbot.decoding import CompiledDecoder, DecodeOptions, gumbel_noise
+from chatbot.decoding import CompiledDecoder, DecodeOptions, sampler_noise
 from chatbot.repetition import repeats_a_word
 from chatbot.rerank import PRIOR_PIECES, RerankWeights, source_array, teacher_arrays
 from chatbot.scorer import fit_label
@@ -209,8 +209,7 @@ class Bot:
         source, ids = self.encode_histories(repeated, exemplars)
         banned = np.repeat(self._first_pieces(avoid), n, 0)
         seeds = [options.seed if s is None else s for s in seeds or [None] * len(histories)]
-        gumbel = np.concatenate([gumbel_noise(np.random.randint(2**31 - 1) if s is None else s, n)
-                                 for s in seeds])
+        gumbel = None if options.mode == "beam" else sampler_noise(options, seeds, n)
         clock.lap("source")
         if options.mode == "rerank":
             sampling = dataclasses.replace(options, mode="sample")

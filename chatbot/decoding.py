@@ -120,6 +120,15 @@ def gumbel_noise(seed: int, rows: int) -> np.ndarray:
     return -np.log(-np.log(np.clip(uniform, 1e-7, 1.0 - 1e-7)))
 
 
+def sampler_noise(options: DecodeOptions, seeds: list[int | None], rows: int) -> np.ndarray:
+    """The sampler's noise for len(seeds) requests of `rows` rows each, request b's from
+    seeds[b] (a random seed where None); zeros for greedy, which draws nothing."""
+    if options.mode == "greedy":
+        return np.zeros((len(seeds) * rows, MAX_LEN, CANDIDATES), np.float32)
+    return np.concatenate([gumbel_noise(np.random.randint(2**31 - 1) if s is None else s, rows)
+                           for s in seeds])
+
+
 def _batch_major(stacked):
     """(T, B, ...) as written step by step -> (B, T, ...)."""
     rank = len(stacked.shape)
@@ -149,12 +158,6 @@ def _pad_to(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """`array` zero-padded at the end of its first len(shape) axes to `shape`."""
     pad = [(0, want - have) for want, have in zip(shape, array.shape)]
     return np.pad(array, pad + [(0, 0)] * (array.ndim - len(shape)))
-
-
-def _pad_axis(array: np.ndarray, axis: int, size: int) -> np.ndarray:
-    pad = [(0, 0)] * array.ndim
-    pad[axis] = (0, size - array.shape[axis])
-    return np.pad(array, pad)
 
 
 class CompiledDecoder:
@@ -197,14 +200,14 @@ class CompiledDecoder:
                             options.repetition_penalty, banned_first)
             return {key: value.numpy() for key, value in out.items()}
         if gumbel is None:
-            seed = options.seed if options.seed is not None else int(np.random.randint(2**31 - 1))
-            gumbel = gumbel_noise(seed, source.shape[0])
+            gumbel = sampler_noise(options, [options.seed], source.shape[0])
         chunk = ROW_BUCKETS[-1]
         parts = [self._sample_padded(source[i:i + chunk], banned_first[i:i + chunk],
                                      gumbel[i:i + chunk], options)
                  for i in range(0, source.shape[0], chunk)]
         steps = max(part["tokens"].shape[1] for part in parts)
-        return {key: np.concatenate([_pad_axis(part[key], 1, steps) for part in parts])
+        return {key: np.concatenate([_pad_to(part[key], (len(part[key]), steps))
+                                     for part in parts])
                 for key in parts[0]}
 
     def _sample_padded(self, source, banned_first, gumbel, options: DecodeOptions) -> dict:

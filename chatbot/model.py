@@ -236,10 +236,7 @@ def copy_mixture(logits, gate, weights, ids):
     shape = ops.shape(logits)
     vocab = shape[-1]
     flat_w = ops.reshape(weights, (-1, ops.shape(weights)[-1]))  # (R, S)
-    flat_ids = ops.reshape(ops.cast(ids, "int32"), ops.shape(flat_w))
-    rows = ops.repeat(ops.expand_dims(ops.arange(ops.shape(flat_w)[0], dtype="int32"), 1),
-                      ops.shape(flat_w)[1], axis=1)
-    index = ops.stack([ops.reshape(rows, (-1,)), ops.reshape(flat_ids, (-1,))], axis=1)
+    index = _vocab_index(ops.reshape(ops.cast(ids, "int32"), ops.shape(flat_w)))
     copied = ops.scatter(index, ops.reshape(flat_w, (-1,)), (ops.shape(flat_w)[0], vocab))
     copied = ops.reshape(copied, shape)
     generated = ops.log_softmax(logits, axis=-1) + ops.expand_dims(ops.log_sigmoid(gate), -1)
@@ -263,10 +260,14 @@ def step_copy_mixture(logits, gate, weights, ids):
     at_source = ops.take_along_axis(generated, ids, axis=1)  # (B, S)
     mixed = ops.logaddexp(at_source, ops.log(copied + TINY)
                           + ops.expand_dims(ops.log_sigmoid(-gate), -1))
+    return ops.scatter_update(generated, _vocab_index(ids), ops.reshape(mixed, (-1,)))  # repeats agree
+
+
+def _vocab_index(ids):
+    """ids (R, S) -> (R * S, 2) [row, id] pairs: where each source position lands in (R, V)."""
     rows = ops.repeat(ops.expand_dims(ops.arange(ops.shape(ids)[0], dtype="int32"), 1),
                       ops.shape(ids)[1], axis=1)
-    index = ops.stack([ops.reshape(rows, (-1,)), ops.reshape(ids, (-1,))], axis=1)
-    return ops.scatter_update(generated, index, ops.reshape(mixed, (-1,)))  # repeats agree
+    return ops.stack([ops.reshape(rows, (-1,)), ops.reshape(ids, (-1,))], axis=1)
 
 
 def build_model(config: ModelConfig) -> Seq2Seq:

@@ -1,12 +1,12 @@
 """The sampling loop as it was before it was compiled with XLA (kept verbatim but for the
-draw, which reads the same Gumbel noise as `chatbot.decoding`): its finished rows leave the
-batch and its masks use data-dependent shapes. Tests check the compiled loop against it."""
+draw, `chatbot.decoding._sample_tokens`, which reads the same Gumbel noise): its finished rows
+leave the batch and its masks use data-dependent shapes. Tests check the compiled loop against
+it; the helpers that did not change (`_ban`, `_gate_means`) come from chatbot.decoding."""
 
 import tensorflow as tf
 
-from chatbot.decoding import _gate_means
+from chatbot.decoding import _ban, _gate_means, _sample_tokens
 from chatbot.model import LSTMState, Memory
-from chatbot.options import CANDIDATES
 from chatbot.tokenizer import Tokenizer
 
 NEG_INF = -1e9
@@ -33,12 +33,6 @@ def _mask_logits(logits, step, min_len, history, no_repeat_ngram, repetition_pen
                      lambda: _penalize_repeats(logits, step, history, repetition_penalty),
                      lambda: logits)
     return _block_ngrams(logits, step, history, no_repeat_ngram)
-
-
-def _ban(logits, banned):
-    """banned (B, K) ids, padded with pad_id (always forbidden anyway) -> those logits at -inf."""
-    hit = tf.reduce_any(tf.one_hot(banned, tf.shape(logits)[1]) > 0, axis=1)  # (B, V)
-    return tf.where(hit, NEG_INF, logits)
 
 
 def _penalize_repeats(logits, step, history, penalty):
@@ -73,24 +67,6 @@ def _block_ngrams(logits, step, history, n):
         return tf.tensor_scatter_nd_min(logits, indices, updates)
 
     return tf.cond(tf.logical_and(n > 0, step >= n), block, lambda: logits)
-
-
-def _sample_tokens(logits, temperature, top_k, top_p, gumbel):
-    """Draw one token per row from the top-k / nucleus (top-p) set of the tempered distribution.
-
-    Only the CANDIDATES likeliest tokens are ever considered: a partial top-k is far cheaper than
-    sorting the whole vocabulary twice a step, and past them the nucleus holds almost no mass.
-    The nucleus is measured against the full softmax, so top_p keeps its meaning.
-    """
-    scaled = logits / temperature
-    k = tf.minimum(CANDIDATES, tf.shape(scaled)[1])
-    values, ids = tf.math.top_k(scaled, k=k)  # (B, k), best first
-    probs = tf.exp(values - tf.reduce_logsumexp(scaled, -1, keepdims=True))
-    before = tf.cumsum(probs, axis=-1, exclusive=True)  # mass of the better candidates
-    rank = tf.range(k)[None, :]
-    keep = tf.logical_and(rank < tf.where(top_k > 0, top_k, k), before < top_p)
-    choice = tf.argmax(tf.where(keep, values, NEG_INF) + gumbel[:, :k], -1, output_type=tf.int32)
-    return tf.gather(ids, choice, batch_dims=1)
 
 
 def sample(decoder, source, max_len, min_len, temperature, top_k, top_p, no_repeat_ngram,
