@@ -33,19 +33,12 @@ import time
 from pathlib import Path
 
 from chatbot.bundle import is_bundle
+from chatbot.options import page_defaults  # what the chat page sends: the load visitors make
 from chatbot.percentile import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE_FIELDS = ("mode", "beam_width", "temperature")  # what static/js/settings.js sends
 
 
-def page_options() -> dict:
-    """What the chat page sends by default: the server's default options (chatbot.decoding,
-    given to the page in its data JSON), so the load is the one visitors make."""
-    from chatbot.options import DecodeOptions
-
-    defaults = DecodeOptions().to_dict()
-    return {key: defaults[key] for key in PAGE_FIELDS}
 PROMPTS = [
     "hello there", "what do you do for fun on weekends?", "i just got back from a trip",
     "do you like music?", "my cat is sick today", "have you seen any good movies lately",
@@ -198,7 +191,7 @@ def drive(port: int, clients: int, messages: int, time_limit: float) -> dict:
             text = f"{PROMPTS[(index + turn) % len(PROMPTS)]} ({index}.{turn})"
             start = time.perf_counter()
             try:
-                status, body = client.call("POST", url, {"text": text, "options": page_options(),
+                status, body = client.call("POST", url, {"text": text, "options": page_defaults(),
                                                          "explain": True})
             except Exception as exc:  # a dropped connection is an error, then a new one
                 with lock:

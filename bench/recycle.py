@@ -24,7 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-from bench.load import PROMPTS, Client, Server, lost_messages, page_options, pick_model
+from bench.load import PROMPTS, Client, Server, lost_messages, pick_model
+from chatbot.options import page_defaults
 
 
 def drive(port: int, clients: int, seconds: float) -> dict:
@@ -46,7 +47,7 @@ def drive(port: int, clients: int, seconds: float) -> dict:
             turn += 1
             start = time.monotonic()
             try:
-                status, body = client.call("POST", url, {"text": text, "options": page_options()})
+                status, body = client.call("POST", url, {"text": text, "options": page_defaults()})
             except Exception as exc:  # a connection closed by a leaving worker: reconnect
                 with lock:
                     errors.append(f"{type(exc).__name__}: {exc}")

@@ -1,7 +1,9 @@
 """How a reply is decoded: the modes and their options, without TensorFlow.
 
-The CLI's choices, the web app's defaults (sent to the page in its data JSON), the admin's
-"options that applied" and bench.load all read them from here; `chatbot.decoding` runs them.
+`MODE_TABLE` is the one list of decoding modes. The CLI's choices, serving's warm-up, the
+settings page (its radios, which sliders apply; sent in the page's data JSON), the admin's
+"options that applied" and bench.load all read it; `chatbot.decoding` runs the modes.
+To add a mode: a row here, its branch in `CompiledDecoder.search`, and its translations.
 """
 
 from __future__ import annotations
@@ -12,9 +14,60 @@ from typing import Any
 
 from chatbot.config import ConfigError, replace_checked
 
-MODES = ("rerank", "sample", "greedy", "beam")
 CANDIDATES = 64  # sampling looks at most at this many likeliest tokens
 MAX_LEN = 64  # the longest reply any search may write, in pieces
+
+
+def N_(text: str) -> str:
+    """Marks a label for pybabel (`N_` is one of its default keywords); the web layer
+    translates it when it renders, so this module needs no Flask."""
+    return text
+
+
+_COMMON = ("min_len", "max_len", "no_repeat_ngram", "repetition_penalty")
+_SAMPLING = ("temperature", "top_k", "top_p", "seed")
+# The options a visitor can set on the settings page; the rest keep the server's defaults.
+PAGE_CONTROLS = ("beam_width", "temperature", "borrow")
+
+
+@dataclasses.dataclass(frozen=True)
+class Mode:
+    """One way of writing a reply, with the options that shape it and its words for people."""
+
+    name: str
+    label: str  # English; translated where it is shown
+    hint: str
+    applies: tuple[str, ...]  # the DecodeOptions fields a reply in this mode depends on
+    stochastic: bool  # draws words by chance: the server gives a request without a seed one
+
+    def page_controls(self) -> list[str]:
+        return [name for name in PAGE_CONTROLS if name in self.applies]
+
+
+MODE_TABLE = (  # in the order the settings page lists them; the first is not the default
+    Mode("rerank", N_("Best fit"),
+         N_("Writes several replies and keeps the one that answers you best. Recommended."),
+         ("candidates", "borrow", *_SAMPLING, *_COMMON), stochastic=True),
+    Mode("greedy", N_("Most likely words"),
+         N_("Always takes the likeliest next word: steady, sometimes dull."),
+         _COMMON, stochastic=False),
+    Mode("beam", N_("Compare drafts"), N_("Keeps several drafts going and returns the best one."),
+         ("beam_width", "length_penalty", *_COMMON), stochastic=False),
+    Mode("sample", N_("Varied"), N_("Picks words with a little chance: more surprising, less careful."),
+         (*_SAMPLING, *_COMMON), stochastic=True),
+)
+MODES = tuple(mode.name for mode in MODE_TABLE)
+
+
+def find_mode(name: str) -> Mode | None:
+    return next((mode for mode in MODE_TABLE if mode.name == name), None)
+
+
+def page_defaults() -> dict[str, Any]:
+    """What the settings page sends with each message until a visitor changes it: the mode and
+    its controls at the server's defaults (bench.load sends the same)."""
+    defaults = DecodeOptions().to_dict()
+    return {name: defaults[name] for name in ("mode", *PAGE_CONTROLS)}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -42,6 +42,7 @@ from sqlalchemy.orm import (
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 TITLE_CHARS = 80
+TAGS_CHARS = 200  # a review's tags, comma-separated
 log = logging.getLogger(__name__)
 
 
@@ -164,7 +165,7 @@ class Review(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    tags: Mapped[str] = mapped_column(String(200), default="")  # comma-separated
+    tags: Mapped[str] = mapped_column(String(TAGS_CHARS), default="")  # comma-separated
 
 
 class AdminUser(Base):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from chatbot.storage.conversations import version_chains
 from chatbot.storage.db import (
+    TAGS_CHARS,
     Conversation,
     Correction,
     Feedback,
@@ -260,7 +261,7 @@ def set_review(session: Session, conversation_id: int, admin: str, *, flagged: b
     review = session.get(Review, conversation_id) or Review(conversation_id=conversation_id)
     review.flagged = flagged
     clean_tags = sorted({t.strip()[:40] for t in tags.split(",") if t.strip()})
-    review.tags = ", ".join(clean_tags)[:200]
+    review.tags = ", ".join(clean_tags)[:TAGS_CHARS]
     if reviewed and review.reviewed_at is None:
         review.reviewed_at, review.reviewed_by = utcnow(), admin
     elif not reviewed:

@@ -10,6 +10,7 @@ from flask import Flask, request
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 
+from chatbot.options import MODE_TABLE
 from chatbot.web.explaining import panel_strings
 
 LANGUAGES = {"en": "English", "pt": "Português"}
@@ -76,10 +77,6 @@ def script_strings() -> dict[str, str]:
         "reasonSkip": _("Skip"),
         "editMessage": _("Edit message"),
         "editSend": _("Save and send"),
-        "modeRerank": _("Best fit"),
-        "modeGreedy": _("Most likely words"),
-        "modeBeam": _("Compare drafts"),
-        "modeSample": _("Varied"),
         "languageNote": _("Lembra only understands English, so this reply may not make sense. "
                           "Try writing in English."),
         "supportNote": _("If you are going through something hard, you don't have to face it "
@@ -87,6 +84,14 @@ def script_strings() -> dict[str, str]:
                          "helpline near you:"),
         **panel_strings(),
     }
+
+
+def page_modes() -> list[dict]:
+    """The decoding modes as the settings page lists them (chatbot.options.MODE_TABLE), with
+    their words in the visitor's language and the page's controls that apply to each."""
+    return [{"name": mode.name, "label": _(mode.label), "hint": _(mode.hint),
+             "controls": mode.page_controls(), "stochastic": mode.stochastic}
+            for mode in MODE_TABLE]
 
 
 def init_app(app: Flask) -> None:

@@ -32,13 +32,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from chatbot.batching import Batcher
 from chatbot.bundle import BundleError, bundle_version, is_bundle
 from chatbot.config import REPLY_TIMEOUT_S
+from chatbot.options import MODES, DecodeOptions, find_mode
 from chatbot.storage import switches
 from chatbot.storage.db import ModelSwitch
 from chatbot.web.database import open_session
 
 if TYPE_CHECKING:  # these import TensorFlow, which only create_app may load
     from chatbot.bot import Bot, Reply
-    from chatbot.decoding import DecodeOptions
 
 BOT = "lembra.bot"
 BOT_ERROR = "lembra.bot_error"
@@ -121,14 +121,13 @@ def warm_up(bot: Bot) -> None:
     """Reply once per compiled search, so the first visitor does not wait for graph tracing or
     XLA (the sampler is compiled for every shape bucket), and fit the support classifier
     (chatbot.support), which every message goes through."""
-    from chatbot.decoding import DecodeOptions
     from chatbot.support import classify
 
     classify("hello")
     if bot.decoder.xla:
         bot.decoder.warm_up()
-    for mode in ("greedy", "beam", "rerank"):  # sampling shares the greedy loop; rerank adds scoring
-        bot.reply(["hello"], DecodeOptions(mode=mode, max_len=4))
+    for mode in MODES:
+        bot.reply(["hello"], DecodeOptions(mode=mode, max_len=4, seed=0))
     bot.explain(["hello"], "hi")  # the teacher-forced pass "Why this reply?" runs
 
 
@@ -253,18 +252,10 @@ def parse_options(data: Mapping[str, Any] | None) -> DecodeOptions:
     The stored seed makes a sampled reply reproducible, so its explanation can be recomputed.
     Raises ValueError with a readable message on unknown keys or bad values.
     """
-    from chatbot.decoding import DecodeOptions
-
     options = DecodeOptions.from_dict(dict(data or {}))
-    if options.mode in ("sample", "rerank") and options.seed is None:
+    if find_mode(options.mode).stochastic and options.seed is None:
         options = DecodeOptions.from_dict({**options.to_dict(), "seed": secrets.randbelow(2**31)})
     return options
-
-
-def default_options() -> dict[str, Any]:
-    from chatbot.decoding import DecodeOptions
-
-    return DecodeOptions().to_dict()
 
 
 def explain_reply(history: list[str], reply_text: str,

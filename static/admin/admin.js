@@ -2,6 +2,13 @@
 // keyboard triage: j / k move between conversations (inbox) or replies (transcript), Enter opens,
 // e writes a better answer, r marks reviewed, f flags, n / p open the next or previous transcript.
 
+import { limitChars } from "../js/dom.js";
+
+// Text boxes capped at the server's length, counted in characters as the server counts them.
+for (const input of document.querySelectorAll("[data-max-chars]")) {
+  limitChars(input, Number(input.dataset.maxChars));
+}
+
 for (const form of document.querySelectorAll("form[data-confirm]")) {
   form.addEventListener("submit", (event) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();

@@ -2,7 +2,7 @@
 // reply for an admin to accept or reject; accepted ones become training targets.
 
 import { api } from "./api.js";
-import { el } from "./dom.js";
+import { el, limitChars } from "./dom.js";
 
 let counter = 0;
 
@@ -35,9 +35,8 @@ export class CorrectionForm {
       return;
     }
     const label = el("label", { for: `${this.id}-text`, text: this.strings.suggestLabel });
-    const area = el("textarea", {
-      id: `${this.id}-text`, rows: "2", maxlength: String(this.maxChars), required: true,
-    });
+    const area = limitChars(el("textarea", { id: `${this.id}-text`, rows: "2", required: true }),
+      this.maxChars);
     const send = el("button", { type: "submit", className: "btn primary", text: this.strings.suggestSend });
     const cancel = el("button", {
       type: "button", className: "btn", text: this.strings.cancel,

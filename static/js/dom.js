@@ -35,6 +35,17 @@ export function icon(name) {
   return svg("svg", { class: "icon", "aria-hidden": "true", viewBox: "0 0 24 24" }, [use]);
 }
 
+// Caps a text box at `max` characters as the server counts them (code points: an emoji is one);
+// the maxlength attribute counts UTF-16 units, so it would stop a text with emoji too early.
+export function limitChars(input, max) {
+  input.dataset.maxChars = String(max);
+  input.addEventListener("input", () => {
+    const chars = [...input.value];
+    if (chars.length > max) input.value = chars.slice(0, max).join("");
+  });
+  return input;
+}
+
 // "%(n)s characters left" -> "12 characters left"
 export function format(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));

@@ -2,6 +2,7 @@
 
 import { Chat } from "./chat.js";
 import { Composer } from "./composer.js";
+import { limitChars } from "./dom.js";
 import { api } from "./api.js";
 import { ExplainPanel } from "./explain.js";
 import { watchModelWindow } from "./window-note.js";
@@ -64,7 +65,7 @@ function setSidebarOpen(open) {
   else if (wasOpen && overlay.matches) $("toggle-sidebar").focus();
 }
 
-const settings = new Settings($("settings"), data.defaults);
+const settings = new Settings($("settings"), data.defaults, data.modes);
 const explain = new ExplainPanel($("explain"), strings);
 const reportError = (err) => ui.showError(chat.why(err));
 let chat;
@@ -86,7 +87,8 @@ const sidebar = new Sidebar($("sidebar"), {
 });
 const messages = new MessageList($("messages"), {
   strings,
-  maxChars: data.maxChars,
+  limits: data.limits,
+  modes: data.modes,
   onWhy: (message) => explain.open(message),
   onRegenerate: (message) => chat.regenerate(message),
   onEdit: (message, text) => chat.edit(message, text),
@@ -94,7 +96,7 @@ const messages = new MessageList($("messages"), {
   announce,
 });
 const composer = new Composer($("composer"), {
-  maxChars: data.maxChars,
+  maxChars: data.limits.message,
   strings,
   onSend: (text) => chat.send(text),
 });
@@ -108,6 +110,7 @@ $("delete-open-conversation").addEventListener("click", () => sidebar.remove(cha
 
 // Rename: a small dialog with the current title selected.
 const rename = $("rename");
+limitChars($("rename-input"), data.limits.title);
 $("rename-conversation").addEventListener("click", () => {
   $("rename-input").value = $("chat-title").textContent;
   $("rename-error").hidden = true;

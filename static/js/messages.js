@@ -6,20 +6,22 @@
 
 import { api } from "./api.js";
 import { CorrectionForm } from "./correction.js";
-import { el, format, icon } from "./dom.js";
+import { el, format, icon, limitChars } from "./dom.js";
 import { Menu } from "./menu.js";
 import { needsSupport, notEnglish } from "./notes.js";
 
 const NEAR_BOTTOM_PX = 80;
 const EXCERPT_CHARS = 40;
 const HELPLINES = "https://findahelpline.com";
-const MODE_NAMES = { rerank: "modeRerank", greedy: "modeGreedy", beam: "modeBeam", sample: "modeSample" };
 
 export class MessageList {
-  constructor(list, { strings, maxChars, onWhy, onRegenerate, onEdit, onError, announce }) {
+  // limits: the server's, in characters (data JSON); modes: the decoding modes' labels by name.
+  constructor(list, { strings, limits, modes, onWhy, onRegenerate, onEdit, onError, announce }) {
     this.list = list;
     this.strings = strings;
-    this.maxChars = maxChars;
+    this.limits = limits;
+    this.maxChars = limits.message;
+    this.modeLabels = Object.fromEntries(modes.map((mode) => [mode.name, mode.label]));
     this.callbacks = { onWhy, onRegenerate, onEdit, onError };
     this.announce = announce;
     // A tap on a message shows its actions on touch screens, where nothing hovers.
@@ -129,7 +131,7 @@ export class MessageList {
     const mode = message.options?.mode;
     return format(this.strings.modelInfo, {
       version: message.model_version ?? "?",
-      mode: this.strings[MODE_NAMES[mode]] ?? mode ?? "?",
+      mode: this.modeLabels[mode] ?? mode ?? "?",
       ms: Math.round(message.latency_ms ?? 0),
     });
   }
@@ -228,7 +230,7 @@ export class MessageList {
   // "What was wrong?": an optional comment stored with the thumbs-down.
   askReason(message, container, thumb) {
     const id = `reason-${message.id}`;
-    const area = el("textarea", { id, rows: "2", maxlength: "2000" });
+    const area = limitChars(el("textarea", { id, rows: "2" }), this.limits.comment);
     const close = () => {
       container.replaceChildren();
       thumb.focus();
@@ -299,7 +301,7 @@ export class MessageList {
 
   startEdit(message, node, button) {
     const id = `edit-${message.id}`;
-    const area = el("textarea", { id, rows: "3" });
+    const area = limitChars(el("textarea", { id, rows: "3" }), this.maxChars);
     area.value = node.querySelector(".text").textContent;
     const bubble = node.querySelector(".bubble");
     const cancel = () => {

@@ -6,9 +6,11 @@ const KEY = "lembra.options";
 const LANG_COOKIE = "lembra_lang";
 
 export class Settings {
-  constructor(dialog, defaults) {
+  // modes: chatbot.options.MODE_TABLE as the page's data JSON carries it (which controls apply).
+  constructor(dialog, defaults, modes) {
     this.dialog = dialog;
     this.defaults = defaults;
+    this.controls = Object.fromEntries(modes.map((mode) => [mode.name, mode.controls]));
     this.modes = [...dialog.querySelectorAll('input[name="mode"]')];
     this.themes = [...dialog.querySelectorAll('input[name="theme"]')];
     this.beam = dialog.querySelector("#opt-beam");
@@ -65,9 +67,10 @@ export class Settings {
     this.dialog.querySelector("#opt-beam-value").textContent = this.beam.value;
     this.dialog.querySelector("#opt-temperature-value").textContent =
       Number(this.temperature.value).toFixed(2);
-    this.beam.disabled = this.mode !== "beam";
-    this.temperature.disabled = !["sample", "rerank"].includes(this.mode);
-    this.borrow.disabled = this.mode !== "rerank";
+    const applies = this.controls[this.mode] ?? [];
+    this.beam.disabled = !applies.includes("beam_width");
+    this.temperature.disabled = !applies.includes("temperature");
+    this.borrow.disabled = !applies.includes("borrow");
   }
 
   save() {

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from chatbot.storage.accounts import set_admin
-from chatbot.storage.db import Conversation, Correction, Feedback, Message, utcnow
+from chatbot.storage.db import TAGS_CHARS, Conversation, Correction, Feedback, Message, utcnow
 from chatbot.web.database import get_session
 from tests.browser.test_chat import ARTIFACTS
 
@@ -130,6 +130,10 @@ def test_keyboard_triage_with_the_sticky_review_bar(page, server):
         expect(page.locator(box)).to_be_checked()
     expect(page.locator("#flagged")).to_be_checked()
     expect(page.locator(".review-bar")).to_contain_text("Reviewed by triager")
+    tags = page.locator("#tags")
+    tags.fill("😀" * (TAGS_CHARS + 5))  # capped in characters, as the server counts them
+    assert tags.input_value() == "😀" * TAGS_CHARS
+    tags.fill("")
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("details.reply-versions summary").click()
     page.screenshot(path=str(ARTIFACTS / "admin-review.png"))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.storage.db import TITLE_CHARS
+
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
@@ -367,6 +369,8 @@ def test_rename_a_conversation_from_its_menu(open_page, size):
     page.get_by_role("button", name="Conversation options").click()
     page.get_by_role("menuitem", name="Rename").click()
     dialog = page.get_by_role("dialog", name="Rename conversation")
+    dialog.get_by_label("Name").fill("😀" * (TITLE_CHARS + 1))  # the server's cap, in characters
+    assert dialog.get_by_label("Name").input_value() == "😀" * TITLE_CHARS
     dialog.get_by_label("Name").fill("Small talk")
     dialog.get_by_label("Name").press("Enter")
     expect(dialog).to_be_hidden()

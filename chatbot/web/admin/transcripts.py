@@ -23,7 +23,9 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from chatbot.options import find_mode
 from chatbot.storage import transcripts
+from chatbot.storage.db import TAGS_CHARS
 from chatbot.storage.search import Filters
 from chatbot.web import schema
 from chatbot.web.admin.auth import current_admin
@@ -36,28 +38,21 @@ from chatbot.web.serving import ModelUnavailable
 bp = Blueprint("admin_transcripts", __name__, url_prefix="/admin")
 
 
-# The decoding options each mode uses (the rest are stored but did not apply to that reply).
-_COMMON = ("min_len", "max_len", "no_repeat_ngram", "repetition_penalty")
-_SAMPLING = ("temperature", "top_k", "top_p", "seed")
-APPLIED = {"greedy": _COMMON, "sample": (*_SAMPLING, *_COMMON),
-           "beam": ("beam_width", "length_penalty", *_COMMON),
-           "rerank": ("candidates", *_SAMPLING, *_COMMON)}
-
-
 @bp.app_template_filter("applied_options")
 def applied_options(options: dict) -> list[tuple[str, object]]:
-    """The mode first, then only the options that shaped a reply decoded with it."""
-    mode = options.get("mode")
-    keys = APPLIED.get(mode)
-    if keys is None:  # an unknown mode: show everything rather than guess
+    """The mode first, then only the options that shaped a reply decoded with it (the rest
+    are stored but did not apply to that reply)."""
+    mode = find_mode(options.get("mode"))
+    if mode is None:  # an unknown mode: show everything rather than guess
         return sorted(options.items())
-    return [("mode", mode), *((k, options[k]) for k in keys if k in options)]
+    return [("mode", mode.name), *((k, options[k]) for k in mode.applies if k in options)]
 
 
 @bp.app_context_processor
 def _navigation() -> dict:
     # A function, so only pages that show the count (the admin's) query it.
-    return {"pending_suggestions": lambda: transcripts.pending_count(get_session())}
+    return {"pending_suggestions": lambda: transcripts.pending_count(get_session()),
+            "tags_chars": TAGS_CHARS}
 
 
 def _problems(filters: Filters) -> list[str]:
