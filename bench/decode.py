@@ -27,46 +27,24 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
-from chatbot.bot import Bot
 from chatbot.bundle import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE, is_bundle
-from chatbot.decoding import DecodeOptions
+from chatbot.options import DecodeOptions
 from chatbot.percentile import percentile
+
+if TYPE_CHECKING:
+    from chatbot.bot import Bot
+
+# TensorFlow loads inside the functions that need it, so --help and argument errors are instant.
 
 PROMPTS = [
     ["hello there"], ["what do you do for fun on weekends?"], ["i just got back from a trip"],
     ["do you like music", "yes i love it", "what kind?"], ["my cat is sick today"],
     ["have you seen any good movies lately"], ["where did you grow up?"], ["i am so tired"],
 ]
-
-
-class NaiveStep(keras.Model):
-    """The keras-io pattern: a step model called through `predict` once per token."""
-
-    def __init__(self, seq2seq):
-        super().__init__()
-        self.seq2seq = seq2seq
-
-    def call(self, inputs):
-        token, h, c, values, keys, mask, ids = inputs
-        from chatbot.model import LSTMState, Memory
-
-        logits, state, *_ = self.seq2seq.decode_step(token, LSTMState(h, c),
-                                                     Memory(values, keys, mask, ids))
-        return logits, state.h, state.c
-
-
-class NaiveEncoder(keras.Model):
-    def __init__(self, seq2seq):
-        super().__init__()
-        self.seq2seq = seq2seq
-
-    def call(self, source):
-        memory, (h, c) = self.seq2seq.encode(source)
-        return memory.values, memory.keys, memory.mask, memory.ids, h, c
 
 
 def naive_reply(bot: Bot, encoder, step, history, n_tokens: int) -> list[int]:
@@ -172,6 +150,9 @@ def default_pipeline(bot: Bot, repeats: int) -> dict:
 
 
 def run(model_dir: Path, n_tokens: int, repeats: int, naive_repeats: int) -> dict:
+    from bench.naive_decoder import NaiveEncoder, NaiveStep
+    from chatbot.bot import Bot
+
     start = time.perf_counter()
     bot = Bot.load(model_dir)
     load_s = time.perf_counter() - start

@@ -47,17 +47,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from chatbot.config import ModelConfig
-from chatbot.model import build_model
 from chatbot.tokenizer import Tokenizer
 from train.config import TrainConfig
-from train.data import POOL_BATCHES, encode_pairs, tf_dataset
 from train.train import compile_model, mixed_precision_policy
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+# TensorFlow loads inside the functions that need it, so --help and argument errors are instant.
 
 VARIANTS = {  # name -> (tf_dataset options, the default training path?)
     "padded": ({"bucketing": False}, False),
@@ -69,6 +71,7 @@ SLICES = 10  # each epoch is timed in this many parts, one part of each variant 
 
 
 def load_sample(n_pairs: int, config: ModelConfig, seed: int = 0):
+    from train.data import encode_pairs
     from train.pairs import corpus_pairs
 
     splits, by_split = corpus_pairs("chitchat", None, config.context_turns)
@@ -82,6 +85,10 @@ def load_sample(n_pairs: int, config: ModelConfig, seed: int = 0):
 
 def build(config: ModelConfig, batch_size: int, default_path: bool, seed: int = 0):
     """A compiled model on the default training path or on the reference (float32, dense logits)."""
+    import keras
+
+    from chatbot.model import build_model
+
     policy = mixed_precision_policy(TrainConfig().mixed_precision) if default_path else None
     keras.mixed_precision.set_global_policy(policy or "float32")
     try:
@@ -95,6 +102,8 @@ def build(config: ModelConfig, batch_size: int, default_path: bool, seed: int = 
 
 def measure(data, config: ModelConfig, batch_size: int, rounds: int) -> dict[str, list[float]]:
     """Tokens/s of each variant, one epoch per round, timed in interleaved slices."""
+    from train.data import tf_dataset
+
     runs = {}
     for name, (options, default_path) in VARIANTS.items():
         model = build(config, batch_size, default_path)
@@ -118,15 +127,17 @@ def measure(data, config: ModelConfig, batch_size: int, rounds: int) -> dict[str
 
 
 def feed(batches: list, spec) -> tf.data.Dataset:
+    import tensorflow as tf
+
     return tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=spec)
 
 
-class StepLosses(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.losses = []
+def step_losses(losses: list[float]):
+    """A callback that appends each step's logged loss (the epoch's running mean) to `losses`."""
+    import keras
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.losses.append(float(logs["loss"]))
+    return keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: losses.append(float(logs["loss"])))
 
 
 def loss_curves(data, config: ModelConfig, batch_size: int, steps: int, window: int = 25) -> dict:
@@ -134,6 +145,8 @@ def loss_curves(data, config: ModelConfig, batch_size: int, steps: int, window: 
     reference from another seed: how far two runs of the same path drift apart is the noise the
     difference between the paths is compared with. Keras logs the running mean of an epoch's
     loss, so each window's mean loss comes from the difference of two running sums."""
+    from train.data import tf_dataset
+
     ds = tf_dataset(data, config, batch_size, shuffle=True, seed=0, bucketing=True)
     batches = []
     while len(batches) < steps:
@@ -143,9 +156,9 @@ def loss_curves(data, config: ModelConfig, batch_size: int, steps: int, window: 
     curves = {}
     for name, (default_path, seed) in runs.items():
         model = build(config, batch_size, default_path, seed)
-        record = StepLosses()
-        model.fit(feed(batches, ds.element_spec), epochs=1, verbose=0, callbacks=[record])
-        sums = np.array(record.losses) * np.arange(1, steps + 1)
+        losses: list[float] = []
+        model.fit(feed(batches, ds.element_spec), epochs=1, verbose=0, callbacks=[step_losses(losses)])
+        sums = np.array(losses) * np.arange(1, steps + 1)
         step_loss = np.diff(np.concatenate([[0.0], sums]))
         curves[name] = np.array([step_loss[i:i + window].mean() for i in range(0, steps, window)])
     paths = np.abs(curves["default"] - curves["reference"])
@@ -166,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="compare the loss curves of the reference and default paths instead")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    import keras
+
+    from train.data import POOL_BATCHES
+
     config = ModelConfig()
     data, vocab = load_sample(args.pairs or POOL_BATCHES * args.batch_size, config)
     config = dataclasses.replace(config, vocab_size=vocab)

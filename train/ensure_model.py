@@ -5,6 +5,7 @@ Progress goes to stderr; the chosen directory is the only thing written to stdou
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,11 @@ TEST_MODEL_ARGS = [
 ]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m train.ensure_model",
+        description="Print the model bundle `make run` serves (LEMBRA_MODEL_DIR, else models/tiny), "
+                    "training the tiny one first when neither exists.").parse_args(argv)
     config = AppConfig.from_env()
     wanted = Path(config.model_dir)
     for path in (wanted, TINY):

@@ -32,18 +32,22 @@ import random
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chatbot.bot import Bot
 from chatbot.bundle import MANIFEST_FILE, METRICS_FILE, BundleError
 from chatbot.config import ConfigError
-from chatbot.decoding import DecodeOptions
+from chatbot.options import DecodeOptions
 from chatbot.percentile import percentile
 from chatbot.tokenizer import normalize
 from train import metrics
 from train.corpora import redacted
-from train.data import encode_pairs, pad_batch
+
+if TYPE_CHECKING:
+    from chatbot.bot import Bot
+
+# TensorFlow loads inside the functions that need it, so --help and argument errors are instant.
 
 GREETING = re.compile(r"^\W*(hi+|hey+|hello+|hiya|howdy|yo|sup|greetings|good (morning|afternoon|"
                       r"evening)|(what'?s|whats|wh?ats|wassup) up|how (are|r) (you|u))\b")
@@ -73,6 +77,8 @@ def sample_pairs(pairs, limit: int):
 def nll_per_word(bot: Bot, pairs, batch_size: int = 64) -> tuple[float, int]:
     """Teacher-forced NLL (nats) of each reference reply, and the references' word count. A
     retrieve-and-refine model reads the best retrieved example, as it does when it serves."""
+    from train.data import encode_pairs, pad_batch
+
     model, cfg, tok = bot.bundle.model, bot.config, bot.tokenizer
     exemplars = bot.exemplars([c for c, _ in pairs]) if bot.refines else None
     data = encode_pairs(pairs, tok, cfg, exemplars)
@@ -155,6 +161,8 @@ def greeting_share_short_context(bot: Bot, pairs, options: DecodeOptions) -> flo
 def evaluate_bundle(path: str | Path, split: str = "test", limit: int = 500,
                     options: DecodeOptions | None = None, write: bool = False,
                     corpus: tuple[str, str | None] | None = None) -> dict:
+    from chatbot.bot import Bot
+
     path = Path(path)
     bot = Bot.load(path)
     options = options or DecodeOptions(seed=0)

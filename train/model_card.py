@@ -19,8 +19,8 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chatbot.bot import Bot
 from chatbot.bundle import (
     CARD_FILE,
     CONFIG_FILE,
@@ -30,7 +30,12 @@ from chatbot.bundle import (
     MODEL_FILE,
     TRAIN_CONFIG_FILE,
 )
-from chatbot.decoding import DecodeOptions
+from chatbot.options import DecodeOptions
+
+if TYPE_CHECKING:
+    from chatbot.bot import Bot
+
+# TensorFlow loads inside the functions that need it, so --help and argument errors are instant.
 
 METRIC_KEYS = ("perplexity_per_word", "hits_at_1", "hits_at_1_rerank", "hits_at_1_pmi",
                "hits_at_1_scorer", "hits_at_1_of_100_scorer", "truncated_share",
@@ -186,6 +191,8 @@ def blind_section(metrics: dict) -> list[str]:
 
 
 def render(bundle: Path, note: str, commands: list[str]) -> str:
+    from chatbot.bot import Bot
+
     bot = Bot.load(bundle)
     config = json.loads((bundle / CONFIG_FILE).read_text())
     train_cfg = json.loads((bundle / TRAIN_CONFIG_FILE).read_text())

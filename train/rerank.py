@@ -27,10 +27,10 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chatbot.bot import Bot
 from chatbot.bundle import (
     BACKWARD_FILE,
     MODEL_FILE,
@@ -42,6 +42,11 @@ from chatbot.bundle import (
 from chatbot.rerank import RerankWeights
 from train.evaluate import hits_at_1, ranking, test_pairs
 from train.pairs import sha256_file
+
+if TYPE_CHECKING:
+    from chatbot.bot import Bot
+
+# TensorFlow loads inside the functions that need it, so --help and argument errors are instant.
 
 BACKWARD_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 LENGTH_GRID = (-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -112,6 +117,8 @@ def attach_backward(bundle: Path, backward: Path) -> None:
 def tune(bundle: Path, contexts: int, fixed: dict[str, float] | None = None,
          borrow_contexts: int = 0, match: float | None = None) -> dict:
     import dataclasses
+
+    from chatbot.bot import Bot
 
     bot = Bot.load(bundle)
     pairs = test_pairs(bundle, "valid", contexts, bot.config.context_turns)

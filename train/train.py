@@ -26,8 +26,6 @@ import time
 import warnings
 from pathlib import Path
 
-import keras
-
 from chatbot.bundle import (
     CONFIG_FILE,
     CURVES_FILE,
@@ -41,6 +39,8 @@ from chatbot.bundle import (
 from chatbot.config import ConfigError, ModelConfig
 from train.config import TrainConfig, configs_from_args, parser
 from train.distributed import cluster_task, fit_under_strategy, output_dir
+
+# Keras loads inside the functions that need it, so --help and argument errors are instant.
 
 
 def log(message: str) -> None:
@@ -159,6 +159,8 @@ def mixed_precision_policy(setting: str) -> str | None:
     float16 by itself. bfloat16 under TensorFlow, which needs no loss scaling. Either way the
     weights stay float32 and the loss is computed in float32.
     """
+    import keras
+
     backend = keras.backend.backend()
     if setting == "off":
         return None
@@ -191,6 +193,8 @@ def distribution_strategy():
     """MirroredStrategy over local GPUs, MultiWorkerMirroredStrategy when TF_CONFIG names several
     machines (created first thing: collective ops must be set up before TensorFlow runs any op),
     DataParallel under JAX; None on one device."""
+    import keras
+
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -224,6 +228,8 @@ def weights_fingerprint(model) -> str:
 
 
 def compile_model(model, train_cfg: TrainConfig):
+    import keras
+
     ema = {"use_ema": True, "ema_momentum": train_cfg.ema} if train_cfg.ema > 0 else {}
     model.compile(
         optimizer=keras.optimizers.Adam(train_cfg.learning_rate, clipnorm=train_cfg.clipnorm, **ema),
@@ -233,6 +239,8 @@ def compile_model(model, train_cfg: TrainConfig):
 
 
 def build_or_load(train_cfg: TrainConfig, model_cfg: ModelConfig, vocab_size: int):
+    import keras
+
     from chatbot.model import build_model
 
     model_cfg = dataclasses.replace(model_cfg, vocab_size=vocab_size)
@@ -270,48 +278,6 @@ def transfer_weights(parent, model) -> None:
         weight.assign(value)
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stop fitting after a wall-clock budget, so two architectures get equal training time."""
-
-    def __init__(self, minutes: float):
-        super().__init__()
-        self.minutes = minutes
-
-    def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.monotonic() - self.start > self.minutes * 60:
-            log(f"time budget of {self.minutes} min reached; stopping")
-            self.model.stop_training = True
-
-
-class LearningRateSchedule(keras.callbacks.Callback):
-    """Linear warm-up, then cosine decay to a tenth of the peak, over the time budget when one is
-    set (so the decay ends when the budget does) or else over the epochs."""
-
-    def __init__(self, peak: float, warmup: float, minutes: float, epochs: int, cosine: bool):
-        super().__init__()
-        self.peak, self.warmup, self.minutes, self.epochs = peak, warmup, minutes, epochs
-        self.cosine = cosine
-        self.epoch = 0
-
-    def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def progress(self) -> float:
-        if self.minutes > 0:
-            return min(1.0, (time.monotonic() - self.start) / (self.minutes * 60))
-        return min(1.0, self.epoch / self.epochs)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.model.optimizer.learning_rate.assign(learning_rate_at(
-            self.progress(), self.peak, self.warmup, self.cosine))
-
-
 def learning_rate_at(progress: float, peak: float, warmup: float, cosine: bool) -> float:
     """The learning rate a share `progress` of the way through training."""
     import math
@@ -331,6 +297,10 @@ def count_epochs(history_csv: Path) -> int:
 
 
 def callbacks(train_cfg: TrainConfig, out: Path):
+    import keras
+
+    from train.callbacks import LearningRateSchedule, TimeBudget
+
     ckpt = out / "checkpoints"
     if not train_cfg.resume and ckpt.exists():
         shutil.rmtree(ckpt)
@@ -357,6 +327,8 @@ def callbacks(train_cfg: TrainConfig, out: Path):
 
 
 def batches(data, model_cfg, train_cfg, shuffle):
+    import keras
+
     from train.data import BucketedBatches, tf_dataset
 
     if keras.backend.backend() == "tensorflow":
@@ -384,6 +356,8 @@ def keep_best_weights(model, best: Path, valid, ema: bool) -> None:
 
 
 def run(train_cfg: TrainConfig, model_cfg: ModelConfig) -> Path:
+    import keras
+
     from train.data import encode_pairs
     from train.pairs import write_manifest
     from train.plots import plot_history
@@ -490,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         if train_cfg.init_from:  # fine-tuning keeps the parent's architecture and tokenizer
             model_cfg = inherited_config(Path(train_cfg.init_from), args)
         out = run(train_cfg, model_cfg)
+        import keras
+
         if not cluster_task()[1]:
             shutil.rmtree(out, ignore_errors=True)
             log(f"worker done; its files in {out} are removed (the chief writes --out)")

@@ -25,7 +25,6 @@ import time
 import warnings
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from chatbot.bundle import (
@@ -46,7 +45,7 @@ from chatbot.reply_memory import build_memory, distinct_replies
 from chatbot.tokenizer import Tokenizer
 from train.config import add_flags
 
-POOL_BATCHES = 50  # batches sorted by length together: little padding, still shuffled
+# Keras loads inside the functions that need it, so --help and argument errors are instant.
 
 
 def log(message: str) -> None:
@@ -157,56 +156,12 @@ def encode(pairs, tokenizer: Tokenizer, config: ScorerConfig):
     return contexts, replies
 
 
-def pad(rows: list[np.ndarray]) -> np.ndarray:
-    width = -(-max(len(r) for r in rows) // 8) * 8  # a multiple of 8: few shapes to trace
-    out = np.zeros((len(rows), width), np.int32)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-    return out
-
-
-class PairBatches(keras.utils.PyDataset):
-    """Fixed-size batches of (context, reply) ids; pools of batches sorted by context length, so
-    a batch pads little, and batch order shuffled each epoch."""
-
-    def __init__(self, contexts, replies, batch_size: int, seed: int, shuffle: bool):
-        super().__init__()
-        self.contexts, self.replies = contexts, replies
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
-        self.plan()
-
-    def plan(self) -> None:
-        n = len(self.contexts)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        pool = self.batch_size * POOL_BATCHES
-        batches = []
-        for start in range(0, n, pool):
-            chunk = order[start:start + pool]
-            chunk = chunk[np.argsort([len(self.contexts[i]) for i in chunk], kind="stable")]
-            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
-                        if len(chunk[i:i + self.batch_size]) >= 2]
-        if self.shuffle:
-            self.rng.shuffle(batches)
-        self.batches = batches
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __getitem__(self, index: int):
-        rows = self.batches[index]
-        x = (pad([self.contexts[i] for i in rows]), pad([self.replies[i] for i in rows]))
-        return x, np.zeros((len(rows),), np.int32)  # no labels: the diagonal is the answer
-
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.plan()
-
-
 # -- fit ----------------------------------------------------------------------------------------
 
 
 def build(bundle: Path, scorer_cfg: ScorerConfig, cfg: ScorerTrainConfig):
+    import keras
+
     import chatbot.model  # noqa: F401  (registers the seq2seq layers)
     from chatbot.scorer import build_scorer
 
@@ -227,7 +182,10 @@ def save_scorer(scorer, path: Path) -> None:
 
 
 def run(cfg: ScorerTrainConfig, overrides: dict) -> dict:
+    import keras
+
     from train.plots import plot_history
+    from train.scorer_batches import PairBatches
     from train.train import callbacks, mixed_precision_policy
 
     if cfg.only_memory:
@@ -298,6 +256,8 @@ def run(cfg: ScorerTrainConfig, overrides: dict) -> dict:
 def rebuild_memory(cfg: ScorerTrainConfig) -> dict:
     """The memory of a bundle that has a scorer, written again from its training split (older
     memories lack the messages their replies followed)."""
+    import keras
+
     from chatbot.scorer import CompiledScorer, as_float32
 
     bundle = check_bundle(cfg.model)

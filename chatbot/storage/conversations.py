@@ -17,6 +17,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from chatbot.storage.db import (
+    CURRENT,
     TITLE_CHARS,
     Conversation,
     Correction,
@@ -27,7 +28,6 @@ from chatbot.storage.db import (
 )
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; a larger one cannot exist
-CURRENT = Message.superseded_by_id.is_(None)  # not replaced by a regenerated reply
 MAX_VERSIONS = 20  # answers kept for one turn (regenerates and edits): each holds an explanation
 
 

@@ -118,6 +118,10 @@ class Message(Base):
         cascade="all, delete-orphan", passive_deletes=True)
 
 
+# The messages a visitor or the model sees: not replaced by a regenerated reply.
+CURRENT = Message.superseded_by_id.is_(None)
+
+
 class Feedback(Base):
     """One rating per reply; rating again replaces it."""
 

@@ -18,13 +18,12 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, literal_column, select, text
 
-from chatbot.storage.db import Conversation, Correction, Feedback, Message, Review
+from chatbot.storage.db import CURRENT, Conversation, Correction, Feedback, Message, Review
 
 FTS_TABLE = "messages_fts"
 PG_INDEX = "ix_messages_text_search"
 WORD = re.compile(r"\w+")
 SORTS = ("newest", "confidence")  # newest first; least confident reply first
-CURRENT = Message.superseded_by_id.is_(None)
 
 
 def is_search_object(name: str | None) -> bool:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from chatbot.storage.conversations import version_chains
 from chatbot.storage.db import (
+    CURRENT,
     TAGS_CHARS,
     Conversation,
     Correction,
@@ -36,7 +37,7 @@ from chatbot.storage.db import (
     erase_traces,
     utcnow,
 )
-from chatbot.storage.search import CURRENT, Filters
+from chatbot.storage.search import Filters
 
 PAGE_SIZE = 25
 EXPORT_CHUNK = 200
