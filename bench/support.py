@@ -4,8 +4,9 @@
 
 Reads labelled messages (LABEL<TAB>MESSAGE, English and Portuguese, with idioms that borrow
 alarming words): chatbot/support_examples.tsv, which the classifier is fitted to and the patterns
-were written against (in-sample), and tests/data/support_messages_heldout.tsv, written apart and
-never fitted to (held out). Also the sad messages of both judging sets, which should all get the
+were written against (in-sample), and three sets written apart and never fitted to:
+tests/data/support_messages_heldout.tsv (90), heldout2 (120; read to find what was missed) and
+heldout3 (150; measured only). Also the sad messages of both judging sets, which should all get the
 page's support note (classified sad or crisis) and not the crisis reply. Targets: crisis recall
 1.0 with precision >= 0.9; the note for >= 95% of sad messages.
 """
@@ -21,6 +22,10 @@ from chatbot.support import EXAMPLES, LABELS, classify, examples
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 HELD_OUT = DATA / "support_messages_heldout.tsv"
+# Written later, each apart from the classifier: the second was read to improve it (2026-12-03),
+# the third only measured, so it is the honest figure.
+HELD_OUT_2 = DATA / "support_messages_heldout2.tsv"
+HELD_OUT_3 = DATA / "support_messages_heldout3.tsv"
 SAD_SETS = (DATA / "judging" / "sad_messages.txt", DATA / "judging" / "round2" / "sad_messages.txt")
 
 
@@ -59,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     try:
-        result = {"held_out": scores(examples(HELD_OUT)), "in_sample": scores(examples(EXAMPLES)),
+        result = {"held_out": scores(examples(HELD_OUT)), "held_out_2": scores(examples(HELD_OUT_2)),
+                  "held_out_3": scores(examples(HELD_OUT_3)), "in_sample": scores(examples(EXAMPLES)),
                   "sad_messages": sad_note_share()}
     except (OSError, ValueError) as exc:
         print(f"support: error: {exc}", file=sys.stderr)
@@ -67,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
-        for part in ("held_out", "in_sample"):
+        for part in ("held_out", "held_out_2", "held_out_3", "in_sample"):
             for label, c in result[part]["classes"].items():
-                print(f"{part:>9} {label:>9}  precision {c['precision']}  recall {c['recall']}  "
+                print(f"{part:>10} {label:>9}  precision {c['precision']}  recall {c['recall']}  "
                       f"(n={c['n']})")
         print(f"sad messages with the note: {result['sad_messages']['note_share']}")
     return 0

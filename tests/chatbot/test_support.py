@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.support import HELD_OUT, SAD_SETS, scores
+from bench.support import HELD_OUT, HELD_OUT_3, SAD_SETS, scores
 from chatbot.support import CRISIS, ORDINARY, SAD, classify, examples, fold, looks_portuguese
 
 
@@ -23,6 +23,27 @@ def test_held_out_messages_crisis_is_found_and_rarely_imagined():
     crisis = result["classes"][CRISIS]
     assert result["n"] == 90 and crisis["n"] == 30
     assert crisis["recall"] >= 0.9 and crisis["precision"] >= 0.9
+
+
+def test_a_set_only_measured_finds_most_warning_signs():
+    """The third held-out set was written after the changes and only measured: 0.46 recall
+    before the corpus negatives and the classifier's own threshold, 0.86 after (bench.support)."""
+    result = scores(examples(HELD_OUT_3))
+    crisis = result["classes"][CRISIS]
+    assert result["n"] == 150 and crisis["n"] == 50
+    assert crisis["recall"] >= 0.85 and crisis["precision"] >= 0.85
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("my husband said he'll kill me if i ever try to leave", CRISIS),
+    ("my mom will kill me if i forget her birthday", ORDINARY),
+    ("i've been planning how to end it", CRISIS),
+    ("i cut myself a big slice of cake", ORDINARY),
+    ("i'm writing a letter to my pen pal", ORDINARY),
+    ("vou me matar de estudar pra prova", ORDINARY),
+])
+def test_threats_plans_and_their_idioms(text, label):
+    assert classify(text) == label
 
 
 def test_sad_news_gets_the_note_and_seldom_the_crisis_reply():
