@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ("bench.decode", "bench.train", "train.evaluate", "train.model_card", "train.rerank",
            "train.train", "train.train_scorer", "train.ensure_model",
            "bench.load", "bench.hostile", "bench.recycle", "bench.judge", "bench.explain",
-           "bench.memory", "bench.support")
+           "bench.memory", "bench.support", "bench.confidence",
+           "train.support_negatives")
 CHECK = """\
 import importlib, json, sys
 try:

@@ -84,9 +84,13 @@ def messages(session: Session, conversation: Conversation) -> list[Message]:
 
 def version_chains(rows: Iterable[Message]) -> dict[int, list[Message]]:
     """Each current message's id -> its versions, oldest first, itself last (one when it was
-    never regenerated); `rows` are all of a conversation's messages, superseded ones included."""
+    never regenerated or edited); `rows` are all of a conversation's messages, superseded ones
+    included. A reply superseded by a visitor's message is the end of an edited branch, not a
+    version of any reply."""
     rows = sorted(rows, key=lambda m: m.id)
-    replaced = {m.superseded_by_id: m for m in rows if m.superseded_by_id is not None}
+    roles = {m.id: m.role for m in rows}
+    replaced = {m.superseded_by_id: m for m in rows
+                if m.superseded_by_id is not None and roles.get(m.superseded_by_id) == m.role}
     chains = {}
     for message in rows:
         if message.superseded_by_id is None:
@@ -101,6 +105,30 @@ def versions(session: Session, conversation_id: int) -> dict[int, list[Message]]
     """`version_chains` of the conversation's bot replies, in one query."""
     return version_chains(session.scalars(select(Message).where(
         Message.conversation_id == conversation_id, Message.role == "bot")))
+
+
+def all_messages(session: Session, conversation_id: int) -> list[Message]:
+    """Every message of the conversation, superseded ones too (replaced replies, older wordings
+    of an edited message), oldest first, with their feedback and corrections."""
+    return list(session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id)
+        .options(selectinload(Message.feedback), selectinload(Message.corrections))
+        .order_by(Message.id)))
+
+
+def branches(rows: Iterable[Message]) -> dict[int, list[Message]]:
+    """Each visitor message's id -> the replies that answered it, oldest first: an edit starts a
+    new branch, and the replies of the older wording stay with it. `rows` are all of a
+    conversation's messages."""
+    out: dict[int, list[Message]] = {}
+    asked = None
+    for message in sorted(rows, key=lambda m: m.id):
+        if message.role == "user":
+            asked = message.id
+            out[asked] = []
+        elif asked is not None:
+            out[asked].append(message)
+    return out
 
 
 def version_texts(session: Session, reply: Message) -> list[str]:
@@ -154,20 +182,33 @@ def history_turns(turns: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def history_before(session: Session, message: Message) -> list[str]:
-    """The turns the model saw when it wrote `message`; the read transaction is ended, so the
-    model can run next without holding it."""
-    history = history_turns(turns(session, message.conversation_id, message.id))
+    """The turns the model saw when it wrote `message`: the current turns before it, with the
+    visitor's message it answered last (an older wording, for a reply of an edited branch); the
+    read transaction is ended, so the model can run next without holding it."""
+    asked = session.scalar(select(Message).where(
+        Message.conversation_id == message.conversation_id, Message.role == "user",
+        Message.id < message.id).order_by(Message.id.desc()).limit(1))
+    if asked is None or asked.superseded_by_id is None:
+        stored = turns(session, message.conversation_id, message.id)
+    else:
+        stored = [*turns(session, message.conversation_id, asked.id), ("user", asked.text)]
+    history = history_turns(stored)
     session.commit()
     return history
 
 
 def refuse_another_version(session: Session, conversation: Conversation) -> None:
-    """Refused when the last turn's reply already has MAX_VERSIONS versions: each is stored with
-    its explanation, and a loop of regenerates or edits would grow the conversation without end."""
-    last = session.scalar(select(Message).where(Message.conversation_id == conversation.id, CURRENT)
-                          .order_by(Message.id.desc()).limit(1))
-    if last is not None and last.role == "bot":
-        if len(versions(session, conversation.id).get(last.id, [])) >= MAX_VERSIONS:
+    """Refused when the last turn already has MAX_VERSIONS answers, over all its wordings: each
+    is stored with its explanation, and a loop of regenerates or edits would grow the
+    conversation without end."""
+    chains = version_chains(all_messages(session, conversation.id))
+    asked = max((m for chain in chains.values() for m in chain[-1:] if m.role == "user"),
+                key=lambda m: m.id, default=None)
+    if asked is not None:
+        first = chains[asked.id][0].id
+        answers = session.scalar(select(func.count()).where(
+            Message.conversation_id == conversation.id, Message.role == "bot", Message.id > first))
+        if answers >= MAX_VERSIONS:
             session.commit()
             raise Refused(f"this reply already has {MAX_VERSIONS} versions; send a new message")
     session.commit()
@@ -287,17 +328,41 @@ def rename(session: Session, conversation: Conversation, title: str) -> None:
 
 
 def edit_last_message(session: Session, message: Message, text: str,
-                      support: str | None = None) -> None:
-    """Change the text of the visitor's last message (committed) before it is answered again;
-    a title that came from that message follows it. Any other message is `Refused`."""
+                      support: str | None = None) -> tuple[Message, Message | None]:
+    """Store the visitor's new wording of their last message as a new message (committed), to be
+    answered next, and return it with the reply of the old wording that it hides (or None).
+
+    Edits are branches: the old message and its replies are kept, superseded by the new message,
+    so the visitor can page back to them, each reply stays explained against the words it
+    answered, and the admin sees the edit apart from a regenerate. A title that came from the
+    message follows it. Any other message is `Refused`.
+    """
+    # The conversation's row first: it serialises this edit with other edits and answers.
+    session.execute(update(Conversation).where(Conversation.id == message.conversation_id)
+                    .values(updated_at=utcnow()))
+    session.refresh(message)
+    while message.role == "user" and message.superseded_by_id is not None:
+        newer = session.get(Message, message.superseded_by_id)  # a stale tab's older wording
+        if newer is None or newer.role != "user":
+            break
+        message = newer
     last = session.scalar(select(func.max(Message.id)).where(
         Message.conversation_id == message.conversation_id, Message.role == "user"))
     if message.role != "user" or message.id != last:
+        session.rollback()
         raise Refused("only your last message can be edited")
     conversation = message.conversation
     if conversation.title == title_from(message.text):
         conversation.title = title_from(text)
-    message.text = text
-    message.support = support
+    edited = Message(conversation_id=conversation.id, role="user", text=text, support=support)
+    session.add(edited)
+    session.flush()  # the new row's id
+    message.superseded_by_id = edited.id
+    hidden = None
+    for reply in session.scalars(select(Message).where(
+            Message.conversation_id == conversation.id, Message.role == "bot", CURRENT,
+            Message.id > message.id, Message.id < edited.id)):
+        reply.superseded_by_id, hidden = edited.id, reply
     conversation.updated_at = utcnow()
     session.commit()
+    return edited, hidden

@@ -26,8 +26,10 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    and_,
     create_engine,
     event,
+    exists,
     select,
     text,
 )
@@ -118,8 +120,14 @@ class Message(Base):
         cascade="all, delete-orphan", passive_deletes=True)
 
 
-# The messages a visitor or the model sees: not replaced by a regenerated reply.
+# The messages a visitor or the model sees: not replaced by a regenerated reply, not an older
+# wording of an edited message, not a reply of that older wording.
 CURRENT = Message.superseded_by_id.is_(None)
+_newer = Message.__table__.alias("newer")
+# A reply the visitor asked to replace (a regenerate), as opposed to one an edit left behind.
+REGENERATED = and_(Message.role == "bot", exists().where(_newer.c.id == Message.superseded_by_id,
+                                                         _newer.c.role == "bot"))
+EDITED = and_(Message.role == "user", Message.superseded_by_id.is_not(None))  # an older wording
 
 
 class Feedback(Base):

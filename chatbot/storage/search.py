@@ -11,14 +11,15 @@ falls back to a substring match. See https://www.sqlite.org/fts5.html#external_c
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal_column, select, text
+from sqlalchemy import Select, and_, exists, false, func, literal_column, select, text
 
-from chatbot.storage.db import CURRENT, Conversation, Correction, Feedback, Message, Review
+from chatbot.storage.db import CURRENT, REGENERATED, Conversation, Correction, Feedback, Message, Review
 
 FTS_TABLE = "messages_fts"
 PG_INDEX = "ix_messages_text_search"
@@ -104,7 +105,7 @@ class Filters:
     visitor: str = ""  # the start of the visitor id
     min_messages: int | None = None
     max_messages: int | None = None
-    below: float | None = None  # has a reply whose confidence is under this
+    below: float | None = None  # has a reply less confident than this share (chatbot.confidence)
     support: str = ""  # "sad": a visitor message was sad news or a crisis; "crisis": a crisis
     sort: str = "newest"
     # What was ignored: (kind: date, number, inverted or sort; the parameter; its value).
@@ -193,8 +194,7 @@ class Filters:
                 Message.conversation_id == Conversation.id, Correction.message_id == Message.id,
                 Correction.status == "pending"))
         if self.regenerated:
-            query = query.where(exists().where(
-                Message.conversation_id == Conversation.id, Message.superseded_by_id.is_not(None)))
+            query = query.where(exists().where(Message.conversation_id == Conversation.id, REGENERATED))
         if self.visitor:
             query = query.where(Conversation.visitor_id.startswith(self.visitor, autoescape=True))
         if self.min_messages is not None or self.max_messages is not None:
@@ -203,10 +203,9 @@ class Filters:
                 query = query.where(length >= self.min_messages)
             if self.max_messages is not None:
                 query = query.where(length <= self.max_messages)
-        if self.below is not None:
-            query = query.where(exists().where(
-                Message.conversation_id == Conversation.id, CURRENT,
-                Message.confidence < self.below))
+        if self.below is not None:  # a share, compared with the stored mean log-probability
+            under = Message.confidence < math.log(min(self.below, 1.0)) if self.below > 0 else false()
+            query = query.where(exists().where(Message.conversation_id == Conversation.id, CURRENT, under))
         if self.support:
             query = query.where(exists().where(
                 Message.conversation_id == Conversation.id,

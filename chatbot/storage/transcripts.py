@@ -6,9 +6,10 @@ per line: {"id", "created_at", "model_versions", "turns": [{"role", "text", "rat
 trains on it instead of the reply); pending and rejected ones are left out. With `text_only` a
 line is just {"turns": [{"role", "text", "correction"?}]}: no ids, times, versions or ratings.
 Deleted conversations are gone from the database (deletes cascade), so no export contains them.
-Replies a visitor regenerated are kept in the database but left out of the JSONL (the turns must
-alternate as the visitor saw them). The CSV has one row per message, superseded ones included
-(with the id of the reply that replaced them), for spreadsheets; cells that a spreadsheet would
+Replies a visitor regenerated, and the older wordings of an edited message with their replies,
+are kept in the database but left out of the JSONL (the turns must alternate as the visitor saw
+them). The CSV has one row per message, superseded ones included (with the id of the message that
+took their place and why), for spreadsheets; cells that a spreadsheet would
 run as a formula (starting with = + - @) get a leading apostrophe (OWASP "CSV injection").
 """
 
@@ -25,9 +26,12 @@ from datetime import UTC
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from chatbot.storage.conversations import version_chains
+from chatbot import confidence
+from chatbot.storage.conversations import branches, version_chains
 from chatbot.storage.db import (
     CURRENT,
+    EDITED,
+    REGENERATED,
     TAGS_CHARS,
     Conversation,
     Correction,
@@ -43,7 +47,8 @@ PAGE_SIZE = 25
 EXPORT_CHUNK = 200
 CSV_COLUMNS = ["conversation_id", "conversation_created_at", "message_id", "role", "text",
                "created_at", "model_version", "latency_ms", "options", "rating", "comment",
-               "confidence", "superseded_by", "accepted_correction", "flagged", "tags"]
+               "confidence", "confidence_level", "superseded_by", "change", "accepted_correction",
+               "flagged", "tags"]
 
 
 @dataclass
@@ -56,6 +61,7 @@ class InboxRow:
     review: Review | None = None
     pending: int = 0  # visitors' suggestions waiting for review
     regenerated: int = 0  # replies a visitor asked to replace
+    edited: int = 0  # older wordings of messages the visitor edited
     lowest_confidence: float | None = None
 
 
@@ -83,13 +89,15 @@ def inbox(session: Session, filters: Filters, page: int = 1, per_page: int = PAG
     rows = {c.id: InboxRow(c) for c in conversations}
     ids = list(rows)
     if ids:
-        for cid, count, regenerated, lowest in session.execute(
+        for cid, count, regenerated, edited, lowest in session.execute(
                 select(Message.conversation_id, func.count(Message.id).filter(CURRENT),
-                       func.count(Message.superseded_by_id),
+                       func.count(Message.id).filter(REGENERATED),
+                       func.count(Message.id).filter(EDITED),
                        func.min(Message.confidence).filter(CURRENT))
                 .where(Message.conversation_id.in_(ids)).group_by(Message.conversation_id)):
             row = rows[cid]
-            row.messages, row.regenerated, row.lowest_confidence = count, regenerated, lowest
+            row.messages, row.regenerated, row.edited = count, regenerated, edited
+            row.lowest_confidence = lowest
         for cid, count in session.execute(
                 select(Message.conversation_id, func.count())
                 .join(Correction, Correction.message_id == Message.id)
@@ -133,11 +141,14 @@ def transcript(session: Session, conversation_id: int) -> Conversation | None:
                           .options(*_with_messages()))
 
 
-def shown_with_versions(conversation: Conversation) -> list[tuple[Message, list[Message]]]:
-    """The messages the visitor saw, oldest first, each with the replies it replaced (oldest
-    first) when the visitor regenerated it."""
+def shown_with_versions(conversation: Conversation) -> list[tuple[Message, list[Message], dict]]:
+    """The messages the visitor sees, oldest first, each with its earlier versions (oldest
+    first): for a reply, those the visitor regenerated; for a visitor's message, the wordings an
+    edit replaced. The third item maps each message id to the replies it got (the branch an
+    older wording keeps)."""
     chains = version_chains(conversation.messages)
-    return [(m, chains[m.id][:-1]) for m in conversation.messages if m.id in chains]
+    answered = branches(conversation.messages)
+    return [(m, chains[m.id][:-1], answered) for m in conversation.messages if m.id in chains]
 
 
 def neighbours(session: Session, filters: Filters, conversation_id: int) -> tuple[int | None, int | None]:
@@ -251,6 +262,26 @@ def next_pending(session: Session, after: int = 0) -> QueueItem | None:
     return QueueItem(correction, reply, asked, pending_count(session))
 
 
+def _change(message: Message, roles: dict[int, str]) -> str:
+    """Why a superseded row is not shown: "regenerated" (a reply the visitor asked to replace),
+    "edited" (an older wording of a visitor's message) or "edited_reply" (the reply that older
+    wording got); "" for what the visitor sees."""
+    newer = roles.get(message.superseded_by_id)
+    if newer is None:
+        return ""
+    if message.role == "user":
+        return "edited"
+    return "regenerated" if newer == "bot" else "edited_reply"
+
+
+def _confidence_cells(mean_logp: float | None) -> tuple[object, str]:
+    """The share and level the pages show (chatbot.confidence), not the stored log-probability."""
+    if mean_logp is None:
+        return "", ""
+    share = confidence.share(mean_logp)
+    return round(share, 3), confidence.level(share)
+
+
 def accepted_correction(message: Message) -> str | None:
     """The newest accepted correction of a reply: the text training uses instead of the reply."""
     accepted = [c for c in message.corrections if c.status == "accepted"]
@@ -339,6 +370,7 @@ def export_csv(session: Session, filters: Filters) -> Iterator[str]:
     for conversation in _filtered(session, filters):
         review = reviews.get(conversation.id)
         flagged, tags = (int(review.flagged), review.tags) if review else (0, "")
+        roles = {m.id: m.role for m in conversation.messages}
         for m in conversation.messages:
             feedback = m.feedback
             writer.writerow([_cell(v) for v in (
@@ -347,7 +379,7 @@ def export_csv(session: Session, filters: Filters) -> Iterator[str]:
                 "" if m.latency_ms is None else m.latency_ms,
                 json.dumps(m.options, sort_keys=True) if m.options else "",
                 feedback.rating if feedback else "", feedback.comment if feedback else "",
-                "" if m.confidence is None else m.confidence, m.superseded_by_id or "",
+                *_confidence_cells(m.confidence), m.superseded_by_id or "", _change(m, roles),
                 accepted_correction(m) or "", flagged, tags)])
         yield flush()
 

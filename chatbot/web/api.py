@@ -104,28 +104,29 @@ def reply_record(reply: Reply) -> dict | None:
 
 
 def _answer_saved_message(conversation: Conversation, history: list[str], options: DecodeOptions,
-                          explain: bool, user_json: dict, replaces: Message | None = None
+                          explain: bool, saved: dict, replaces: Message | None = None
                           ) -> Message | tuple[Response, int]:
     """The stored reply to a user turn already saved, or the 503 that says the turn is safe
-    (no model, or the reply could not be stored, e.g. a full disk). A crisis message gets the
-    fixed reply written by people, never the model's (chatbot/web/support.py)."""
+    (no model, or the reply could not be stored, e.g. a full disk), with `saved` (what was
+    stored) in its body. A crisis message gets the fixed reply written by people, never the
+    model's (chatbot/web/support.py)."""
     if needs_crisis_reply(history[-1]):
         try:
             return _store_crisis_reply(conversation, history[-1], replaces)
         except OperationalError as exc:
             get_session().rollback()
             return json_error(503, f"Your message was saved, but its reply could not be: "
-                                   f"{database_problem(exc)}.", user=user_json)
+                                   f"{database_problem(exc)}.", **saved)
     try:
         reply = generate(history, options, explain)
     except ModelUnavailable as exc:
-        return json_error(503, f"Your message was saved, but {exc}.", user=user_json)
+        return json_error(503, f"Your message was saved, but {exc}.", **saved)
     try:
         return _store_reply(conversation, reply, replaces=replaces)
     except OperationalError as exc:
         get_session().rollback()
         return json_error(503, f"Your message was saved, but its reply could not be: "
-                               f"{database_problem(exc)}.", user=user_json)
+                               f"{database_problem(exc)}.", **saved)
 
 
 @bp.get("/csrf")
@@ -157,7 +158,7 @@ def get_conversation(conversation_id: int) -> Response:
     conversation = owned_conversation(conversation_id)
     session = get_session()
     return jsonify(schema.conversation_json(conversation, conversations.messages(session, conversation),
-                                            conversations.versions(session, conversation.id)))
+                                            conversations.all_messages(session, conversation.id)))
 
 
 @bp.delete("/conversations/<int:conversation_id>")
@@ -187,7 +188,7 @@ def export_conversation(conversation_id: int) -> Response:
     messages = conversations.messages(session, conversation)
     if kind == "json":
         response = jsonify(schema.conversation_json(
-            conversation, messages, conversations.versions(session, conversation.id)))
+            conversation, messages, conversations.all_messages(session, conversation.id)))
     else:
         names = {"user": gettext("You"), "bot": gettext("Lembra")}
         text = conversation_markdown(conversation, messages, names, gettext("New conversation"))
@@ -207,7 +208,7 @@ def post_message(conversation_id: int) -> tuple[Response, int]:
     user, history = conversations.add_message(get_session(), conversation, text,
                                               current_app.config["MAX_TURNS"], classify(text))
     user_json = schema.message_json(user)  # the user's turn is safe before the (slow) model runs
-    stored = _answer_saved_message(conversation, history, options, explain, user_json)
+    stored = _answer_saved_message(conversation, history, options, explain, {"user": user_json})
     if not isinstance(stored, Message):
         return stored
     return jsonify(user=user_json, reply=schema.message_json(stored)), 201
@@ -236,7 +237,8 @@ def regenerate_reply(conversation_id: int) -> tuple[Response, int]:
 
 @bp.patch("/messages/<int:message_id>")
 def edit_message(message_id: int) -> tuple[Response, int]:
-    """Edit the visitor's last message and answer it again (the old answer becomes a version)."""
+    """Edit the visitor's last message and answer it again: the new wording starts a branch, the
+    old one keeps its replies (`user.versions`), and `replaced` is the reply it hides."""
     message = _owned_message(message_id)
     data = schema.json_body()
     text = schema.message_text(data.get("text"))
@@ -244,15 +246,23 @@ def edit_message(message_id: int) -> tuple[Response, int]:
     session = get_session()
     conversation = message.conversation
     conversations.refuse_another_version(session, conversation)
-    conversations.edit_last_message(session, message, text, classify(text))
-    user_json = schema.message_json(message)
+    edited, hidden = conversations.edit_last_message(session, message, text, classify(text))
+    user_json = _user_json(conversation.id, edited)
     history, replaced = conversations.history_to_answer_again(session, conversation)
-    stored = _answer_saved_message(conversation, history, options, explain, user_json, replaced)
+    gone = (hidden or replaced).id if hidden or replaced else None
+    stored = _answer_saved_message(conversation, history, options, explain,
+                                   {"user": user_json, "replaced": gone}, replaced)
     if not isinstance(stored, Message):
         return stored
     chain = conversations.versions(session, conversation.id).get(stored.id, [stored])
-    return jsonify(user=user_json, reply=schema.message_json(stored, chain),
-                   replaced=replaced.id if replaced else None), 200
+    return jsonify(user=user_json, reply=schema.message_json(stored, chain), replaced=gone), 200
+
+
+def _user_json(conversation_id: int, message: Message) -> dict:
+    """A visitor's message with its wordings and, for the older ones, the replies they got."""
+    rows = conversations.all_messages(get_session(), conversation_id)
+    return schema.message_json(message, conversations.version_chains(rows).get(message.id),
+                               conversations.branches(rows))
 
 
 @bp.post("/messages/<int:message_id>/feedback")
@@ -299,7 +309,6 @@ def export() -> Response:
     """All of this visitor's conversations with their messages, as a JSON download."""
     found = conversations.export(get_session(), current_visitor())
     response = jsonify(conversations=[
-        schema.conversation_json(c, conversations.current(c.messages),
-                                 conversations.version_chains(c.messages)) for c in found])
+        schema.conversation_json(c, conversations.current(c.messages), c.messages) for c in found])
     response.headers["Content-Disposition"] = 'attachment; filename="lembra-conversations.json"'
     return response

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
+from chatbot import confidence
 from chatbot.storage import conversations
 from chatbot.storage.db import Message
 from chatbot.support import CRISIS
@@ -33,14 +34,30 @@ def explanation_for(session: Session, message: Message) -> tuple[dict, bool]:
     if stored.get("support") == CRISIS:
         return crisis_explanation(), True
     if "words" in stored:
-        return with_summary(stored), True
+        return with_confidence(with_summary(stored), message), True
     history = conversations.history_before(session, message)
     explanation, version = explain_reply(history, message.text, stored.get("written_from"))
     explanation.update({key: stored[key] for key in KEPT if key in stored})
     exact = version == message.model_version
     if exact:
         conversations.store_explanation(session, message, explanation)
-    return with_summary(explanation), exact
+    return with_confidence(with_summary(explanation), message), exact
+
+
+def confidence_word(level: str) -> str:
+    """A `chatbot.confidence` level in the reader's language."""
+    return {"sure": _("sure"), "fairly_sure": _("fairly sure"), "unsure": _("unsure")}[level]
+
+
+def with_confidence(explanation: dict, message: Message) -> dict:
+    """The reply's confidence as the admin sees it (what the search recorded, else the forced
+    pass's), with its level: one scale for both readers."""
+    share = (confidence.share(message.confidence) if message.confidence is not None
+             else explanation.get("confidence"))
+    if share is None:
+        return explanation
+    share = round(share, 3)
+    return {**explanation, "confidence": share, "confidence_level": confidence.level(share)}
 
 
 def model_pieces() -> int | None:
@@ -128,8 +145,9 @@ def panel_strings() -> dict[str, str]:
         "exAtStart": _("at the start it almost wrote “%(alt)s” (%(p)s%%)"),
         "exEnd": _("(end the reply)"),
         "exWrote": _("wrote “%(word)s” (%(p)s%%)"),
-        "exConfidence": _("Confidence: %(p)s%% (how sure the model was of each piece, on "
-                          "average)"),
+        "exConfidence": _("Confidence: %(level)s"),
+        "exConfidenceHint": _("%(p)s%% (how sure the model was of each piece, on average)"),
+        **{f"exLevel_{level}": confidence_word(level) for level, _lowest in confidence.LEVELS},
         "exCandidatesTitle": _("Other replies it considered"),
         "exCandidatesHint": _("Best fit wrote several replies and kept the one with the highest "
                               "score (higher is better). How well each fits the conversation is "

@@ -6,12 +6,16 @@ Validation failures raise `Invalid` (answered 422); a body that is not a JSON ob
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, request
 from werkzeug.routing import IntegerConverter
 
+from chatbot import confidence
+from chatbot.storage.conversations import branches as conversation_branches
+from chatbot.storage.conversations import version_chains
 from chatbot.storage.db import Conversation, Correction, Feedback, Message
 
 COMMENT_CHARS = 2000
@@ -113,8 +117,9 @@ def _time(value: datetime) -> str:
 
 
 def conversation_json(conversation: Conversation, messages: list[Message] | None = None,
-                      versions: dict[int, list[Message]] | None = None) -> dict:
-    """The conversation; with `messages` (current ones) and their `versions` (by message id)."""
+                      rows: Iterable[Message] | None = None) -> dict:
+    """The conversation; with `messages` (current ones), each with its versions and branches
+    found among `rows` (all of the conversation's messages, superseded ones too)."""
     data = {
         "id": conversation.id,
         "title": conversation.title,
@@ -122,8 +127,19 @@ def conversation_json(conversation: Conversation, messages: list[Message] | None
         "updated_at": _time(conversation.updated_at),
     }
     if messages is not None:
-        data["messages"] = [message_json(m, (versions or {}).get(m.id)) for m in messages]
+        rows = list(rows or messages)
+        chains, branches = version_chains(rows), conversation_branches(rows)
+        data["messages"] = [message_json(m, chains.get(m.id), branches) for m in messages]
     return data
+
+
+def confidence_json(mean_logp: float | None) -> dict:
+    """One scale with the pages: the share (geometric mean probability of the pieces) and its
+    level, `chatbot.confidence`; null for a reply stored before confidence was recorded."""
+    if mean_logp is None:
+        return {"confidence": None, "confidence_level": None}
+    share = confidence.share(mean_logp)
+    return {"confidence": round(share, 3), "confidence_level": confidence.level(share)}
 
 
 def feedback_json(feedback: Feedback | None) -> dict | None:
@@ -138,13 +154,23 @@ def correction_json(correction: Correction) -> dict:
             "status": correction.status, "created_at": _time(correction.created_at)}
 
 
-def version_json(message: Message) -> dict:
-    return {"id": message.id, "text": message.text, "created_at": _time(message.created_at)}
+def message_json(message: Message, versions: list[Message] | None = None,
+                 branches: dict[int, list[Message]] | None = None) -> dict:
+    """A message with its `versions`, oldest first, itself last: a bot reply's are the replies a
+    regenerate replaced, each with what its bubble shows (text, feedback, suggestions,
+    confidence), so thumbs act on the version on screen; a visitor's are the wordings an edit
+    replaced, each older one with the `replies` it got (from `branches`, by message id)."""
+    data = _fields(message)
+    chain = versions or [message]
+    if message.role == "bot":
+        data["versions"] = [_fields(v) for v in chain]
+    else:
+        data["versions"] = [{**_fields(v), "replies": [_fields(r) for r in (branches or {}).get(v.id, [])]}
+                            if v is not message else _fields(v) for v in chain]
+    return data
 
 
-def message_json(message: Message, versions: list[Message] | None = None) -> dict:
-    """A message; a bot reply also lists its `versions` (oldest first, itself last: regenerated
-    replies it replaced come before it)."""
+def _fields(message: Message) -> dict:
     data = {
         "id": message.id,
         "conversation_id": message.conversation_id,
@@ -163,7 +189,6 @@ def message_json(message: Message, versions: list[Message] | None = None) -> dic
             feedback=feedback_json(message.feedback),
             # The visitor's own suggestions only: a reviewer's text is the admin's, not theirs.
             corrections=[correction_json(c) for c in message.corrections if c.written_by is None],
-            confidence=message.confidence,
-            versions=[version_json(v) for v in versions or [message]],
+            **confidence_json(message.confidence),
         )
     return data

@@ -93,8 +93,15 @@ export class Chat {
       const title = await this.refreshSidebar();
       if (title) this.ui.setTitle(title);
     } catch (err) {
-      if (err.body?.user) this.messages.replace(message.id, err.body.user);
-      this.showError(`${this.strings.replyFailed} ${this.why(err)}`, () => this.edit(message, text));
+      if (err.body?.user) {
+        // The new wording is stored and the old reply is hidden with the old wording; only the
+        // answer is missing, so retry asks for one.
+        this.messages.replace(message.id, err.body.user);
+        if (err.body.replaced) this.messages.find(err.body.replaced)?.remove();
+        this.showError(`${this.strings.replyFailed} ${this.why(err)}`, () => this.regenerate(null));
+      } else {
+        this.showError(`${this.strings.replyFailed} ${this.why(err)}`, () => this.edit(message, text));
+      }
     } finally {
       this.setWaiting(false);
     }

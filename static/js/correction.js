@@ -17,6 +17,14 @@ export class CorrectionForm {
     this.renderSent();
   }
 
+  // Paging to another version of the reply: the form then acts on that version.
+  show(message) {
+    this.message = message;
+    this.form?.remove();
+    this.form = null;
+    this.renderSent();
+  }
+
   // The suggestions already sent for this reply, newest last.
   renderSent() {
     const sent = this.message.corrections ?? [];

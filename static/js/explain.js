@@ -223,7 +223,7 @@ function alternativesSection(ex, s) {
   });
   return el("section", { className: "ex-alternatives", "aria-labelledby": "ex-alt-title" }, [
     el("h3", { id: "ex-alt-title", text: s.exAltTitle }),
-    el("p", { className: "ex-confidence", text: fmt(s.exConfidence, { p: pct(ex.confidence ?? 0) }) }),
+    confidenceLine(ex, s),
     el("div", { className: "ex-table-wrap" }, [el("table", { className: "ex-table" }, [
       el("thead", {}, [el("tr", {}, [
         el("th", { scope: "col", text: s.exReplyWord }),
@@ -234,6 +234,14 @@ function alternativesSection(ex, s) {
       el("tbody", {}, rows),
     ])]),
   ]);
+}
+
+// One scale with the admin's pages: a word, the share on hover (chatbot/confidence.py).
+function confidenceLine(ex, s) {
+  const level = s[`exLevel_${ex.confidence_level}`] ?? pct(ex.confidence ?? 0) + "%";
+  const hint = fmt(s.exConfidenceHint, { p: pct(ex.confidence ?? 0) });
+  return el("p", { className: "ex-confidence", title: hint, "data-share": String(ex.confidence ?? ""),
+                   text: fmt(s.exConfidence, { level }) }, []);
 }
 
 const FIT_WORDS = { well: "exFitWell", somewhat: "exFitSomewhat", poorly: "exFitPoorly" };

@@ -96,7 +96,9 @@ export class MessageList {
       dataset: { id: message.id, role: message.role, ...(message.support ? { support: message.support } : {}) },
     }, [bubble]);
     if (message.role === "user") {
-      node.append(this.editButton(message, node));
+      const edit = this.editButton(message, node);
+      node.append(edit);
+      if (message.versions?.length > 1) node.append(this.wordings(message, node, text));
       return node;
     }
     const correction = new CorrectionForm(message, {
@@ -136,12 +138,58 @@ export class MessageList {
     });
   }
 
+  // An edited message pages through its wordings ("‹ 1/2 ›"); an older wording brings back the
+  // reply it got, in place of the newest one, with its own thumbs and versions.
+  wordings(message, node, text) {
+    const versions = message.versions;
+    const last = versions.length - 1;
+    let shown = last;
+    let newest; // the newest wording's reply node (null if none), found when first paging back
+    let slot; // the reply node on screen after this message
+    const counter = el("span", { className: "version-count" });
+    const button = (name, label, onclick, extra) => el("button", {
+      type: "button", className: `icon-btn ${extra}`, "aria-label": label, title: label, onclick,
+    }, [icon(name)]);
+    const prev = button("prev", this.strings.previousWording, () => show(shown - 1), "version-prev");
+    const next = button("next", this.strings.nextWording, () => show(shown + 1), "version-next");
+    const branch = (wording) => {
+      if (!wording.replies?.length) return null;
+      const replies = wording.replies;
+      const reply = this.item({ ...replies.at(-1), versions: replies }, { text: wording.text, support: wording.support });
+      reply.classList.add("branch");
+      return reply;
+    };
+    const show = (i) => {
+      shown = Math.max(0, Math.min(last, i));
+      const wording = versions[shown];
+      text.textContent = wording.text;
+      counter.textContent = `${shown + 1}/${versions.length}`;
+      counter.setAttribute("aria-label", format(this.strings.wordingOf, { n: shown + 1, total: versions.length }));
+      prev.disabled = shown === 0;
+      next.disabled = shown === last;
+      node.classList.toggle("older-wording", shown !== last);
+      if (shown === last && newest === undefined) return; // the first render: nothing to swap
+      if (newest === undefined) {
+        const after = node.nextElementSibling;
+        newest = slot = after?.classList.contains("bot") ? after : null;
+      }
+      const wanted = shown === last ? newest : branch(wording);
+      if (slot && wanted) slot.replaceWith(wanted);
+      else if (slot) slot.remove();
+      else if (wanted) node.after(wanted);
+      slot = wanted;
+    };
+    show(last);
+    return el("div", { className: "versions wordings", role: "group", "aria-label": this.strings.wordings },
+      [prev, counter, next]);
+  }
+
   actions(message, { text, correction, reason }) {
-    // `shown` is the version on screen: copy and "why" act on it.
+    // `shown` is the version on screen: copy, thumbs, "why" and suggestions act on it.
     const versions = message.versions?.length ? message.versions : [message];
     let shown = versions.length - 1;
     const current = () => ({ ...message, ...versions[shown] });
-    const rating = message.feedback?.rating ?? 0;
+    const rating = versions[shown].feedback?.rating ?? 0;
     const button = (name, label, onclick, extra = "") => el("button", {
       type: "button", className: `icon-btn ${extra}`, "aria-label": label, title: label, onclick,
     }, [icon(name)]);
@@ -152,7 +200,7 @@ export class MessageList {
       title: label,
       "aria-pressed": String(rating === value),
       dataset: { rating: value },
-      onclick: (event) => this.rate(message, value, event.currentTarget.parentElement, reason),
+      onclick: (event) => this.rate(versions[shown], value, event.currentTarget.parentElement, reason),
     }, [icon(name)]);
     const more = button("more", this.strings.moreActions, null, "more");
     const suggest = el("button", {
@@ -177,19 +225,26 @@ export class MessageList {
     const group = el("div", {
       className: "actions", role: "group", "aria-label": format(this.strings.replyActions, { text: excerpt }),
     });
+    let show = () => {};
     if (versions.length > 1) {
       const counter = el("span", { className: "version-count" });
       const prev = button("prev", this.strings.previousVersion, () => show(shown - 1), "version-prev");
       const next = button("next", this.strings.nextVersion, () => show(shown + 1), "version-next");
-      const show = (i) => {
+      show = (i) => {
         shown = Math.max(0, Math.min(versions.length - 1, i));
         text.textContent = versions[shown].text;
         counter.textContent = `${shown + 1}/${versions.length}`;
         counter.setAttribute("aria-label", format(this.strings.versionOf, { n: shown + 1, total: versions.length }));
         prev.disabled = shown === 0;
         next.disabled = shown === versions.length - 1;
+        // this version's own rating and suggestions
+        const now = versions[shown].feedback?.rating ?? 0;
+        for (const b of group.querySelectorAll(".thumb")) {
+          b.setAttribute("aria-pressed", String(Number(b.dataset.rating) === now));
+        }
+        reason.replaceChildren();
+        correction.show(versions[shown]);
       };
-      show(shown);
       group.append(el("span", { className: "versions" }, [prev, counter, next]));
     }
     group.append(
@@ -201,6 +256,7 @@ export class MessageList {
         () => this.callbacks.onRegenerate(message), "regenerate"),
       el("span", { className: "menu-wrap" }, [more, menu]),
     );
+    show(shown);
     return group;
   }
 

@@ -397,6 +397,43 @@ def test_edit_the_last_message_and_send_it_again(open_page, size):
     expect(page.locator(".message.bot")).to_have_count(1)
     expect(page.locator(".message.bot")).not_to_have_attribute("data-id", old_reply)
     assert [m["text"] for m in stored(page)["messages"]][0] == "hello there"
+    new_reply = page.locator(".message.bot").last.get_attribute("data-id")
+    # an edit is a branch: the old wording and its reply are one click back, and back again
+    page.reload()
+    user = page.locator(".message.user").last
+    expect(user.locator(".version-count")).to_have_text("2/2")
+    user.locator(".bubble").click()
+    user.get_by_role("button", name="Previous wording").click()
+    expect(user.locator(".text")).to_have_text("helo")
+    expect(user.locator(".version-count")).to_have_text("1/2")
+    expect(page.locator(".message.bot")).to_have_count(1)
+    expect(page.locator(".message.bot")).to_have_attribute("data-id", old_reply)
+    expect(user.get_by_role("button", name="Edit message")).to_be_hidden()  # only the newest
+    expect(page.locator(".message.bot.branch .regenerate")).to_be_hidden()
+    user.get_by_role("button", name="Next wording").click()
+    expect(user.locator(".text")).to_have_text("hello there")
+    expect(page.locator(".message.bot")).to_have_attribute("data-id", new_reply)
+
+
+def test_thumbs_and_suggestions_act_on_the_version_shown(open_page):
+    page = open_page(DESKTOP)
+    send(page, "what do you like to cook?")
+    first = page.locator(".message.bot").last.get_attribute("data-id")
+    page.locator(".message.bot").last.get_by_role("button", name="Good reply").click()
+    page.locator(".message.bot").last.get_by_role("button", name="Regenerate reply").click()
+    reply = page.locator(".message.bot").last
+    expect(reply.locator(".version-count")).to_have_text("2/2")
+    up = reply.get_by_role("button", name="Good reply")
+    expect(up).to_have_attribute("aria-pressed", "false")  # the new version has no rating yet
+    reply.get_by_role("button", name="Previous version").click()
+    expect(up).to_have_attribute("aria-pressed", "true")  # the first version's own rating
+    reply.get_by_role("button", name="Bad reply").click()
+    reply.get_by_role("button", name="Skip").click()
+    reply.get_by_role("button", name="Next version").click()
+    expect(reply.get_by_role("button", name="Bad reply")).to_have_attribute("aria-pressed", "false")
+    newest = stored(page)["messages"][-1]
+    assert newest["feedback"] is None
+    assert newest["versions"][0]["id"] == int(first) and newest["versions"][0]["feedback"]["rating"] == -1
 
 
 @pytest.mark.parametrize("system", ["light", "dark"])

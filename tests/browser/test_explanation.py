@@ -98,7 +98,11 @@ def test_words_turns_and_highlights_both_ways(page, server):
 
     # alternatives for every reply word, and the confidence
     expect(dialog.locator(".ex-alternatives tbody tr")).to_have_count(len(ex["words"]["reply"]))
-    shown = re.search(r"(\d+)%", dialog.locator(".ex-confidence").inner_text())
+    # one scale with the admin's pages: the word, and the share on hover
+    line = dialog.locator(".ex-confidence")
+    words = {"sure": "sure", "fairly_sure": "fairly sure", "unsure": "unsure"}
+    expect(line).to_have_text(f"Confidence: {words[ex['confidence_level']]}")
+    shown = re.match(r"(\d+)% \(how sure", line.get_attribute("title"))
     assert abs(int(shown.group(1)) - ex["confidence"] * 100) <= 0.51
     screenshot(page, "explanation.png")
 

@@ -129,3 +129,56 @@ def test_a_second_answer_to_one_turn_supersedes_the_first(session):
     conversations.add_message(session, conversation, "how are you?", max_turns=10)
     later = reply(session, conversation, "good")
     assert later.superseded_by_id is None and b.superseded_by_id is None  # earlier turns untouched
+
+
+def test_an_edit_starts_a_branch_and_keeps_the_old_wording_with_its_replies(session):
+    conversation = conversations.create(session, "me", "")
+    asked, _ = conversations.add_message(session, conversation, "hi", max_turns=10)
+    reply(session, conversation, "hello")
+    first = conversations.add_message(session, conversation, "helo there", max_turns=10)[0]
+    old = reply(session, conversation, "what?")
+    again = reply(session, conversation, "sorry?", replaces=old)  # a regenerate of the old wording
+    edited, hidden = conversations.edit_last_message(session, first, "hello there", "ordinary")
+    assert edited.id != first.id and hidden.id == again.id
+    assert conversations.turns(session, conversation.id) == [("user", "hi"), ("bot", "hello"),
+                                                             ("user", "hello there")]
+    new = reply(session, conversation, "hi! how are you?")
+    rows = conversations.all_messages(session, conversation.id)
+    chains = conversations.version_chains(rows)
+    assert [m.text for m in chains[edited.id]] == ["helo there", "hello there"]
+    assert [m.text for m in chains[new.id]] == ["hi! how are you?"]  # not a version of "sorry?"
+    assert [m.text for m in conversations.branches(rows)[first.id]] == ["what?", "sorry?"]
+    # each reply is explained against the words it answered
+    assert conversations.history_before(session, again) == ["hi", "hello", "helo there"]
+    assert conversations.history_before(session, new) == ["hi", "hello", "hello there"]
+    assert [m.text for m in conversations.messages(session, conversation)] == [
+        "hi", "hello", "hello there", "hi! how are you?"]
+
+
+def test_an_edit_of_a_stale_wording_edits_the_newest_and_others_are_refused(session):
+    conversation = conversations.create(session, "me", "")
+    first = conversations.add_message(session, conversation, "one", max_turns=10)[0]
+    reply(session, conversation, "1")
+    second, _ = conversations.edit_last_message(session, first, "uno")
+    third, _ = conversations.edit_last_message(session, first, "eins")  # a tab that saw "one"
+    rows = conversations.all_messages(session, conversation.id)
+    assert [m.text for m in conversations.version_chains(rows)[third.id]] == ["one", "uno", "eins"]
+    later = conversations.add_message(session, conversation, "two", max_turns=10)[0]
+    with pytest.raises(Refused, match="last message"):
+        conversations.edit_last_message(session, third, "drei")
+    assert [m.text for m in conversations.messages(session, conversation)] == ["eins", "two"]
+    assert later.superseded_by_id is None
+
+
+def test_edits_and_regenerates_of_one_turn_count_together(session):
+    conversation = conversations.create(session, "me", "")
+    asked = conversations.add_message(session, conversation, "hi", max_turns=10)[0]
+    last = reply(session, conversation, "0")
+    for i in range(conversations.MAX_VERSIONS - 1):
+        if i % 2:
+            asked, _ = conversations.edit_last_message(session, asked, f"hi {i}")
+            last = reply(session, conversation, str(i))
+        else:
+            last = reply(session, conversation, str(i), replaces=last)
+    with pytest.raises(Refused, match="versions"):
+        conversations.refuse_another_version(session, conversation)

@@ -26,3 +26,43 @@ def test_accepting_the_same_edited_suggestion_twice_keeps_one_written_row(sessio
                            .order_by(Correction.id)).all()
     assert [(c.text, c.written_by) for c in rows] == [("a feeling", None),
                                                       ("a strong feeling", "root")]
+
+
+def test_the_inbox_and_the_csv_tell_an_edit_from_a_regenerate(session):
+    import csv
+    import io
+
+    from chatbot.storage.search import Filters
+
+    conversation = conversations.create(session, "v", "")
+    asked = conversations.add_message(session, conversation, "helo", max_turns=10)[0]
+
+    def answer(text, replaces=None):
+        return conversations.add_reply(session, conversation, text, model_version="m", options={},
+                                       latency_ms=1.0, explanation=None, replaces=replaces)
+
+    first = answer("what?")
+    answer("sorry?", replaces=first)  # regenerated once
+    edited, _ = conversations.edit_last_message(session, asked, "hello")
+    answer("hi!")
+    row = next(r for r in transcripts.inbox(session, Filters(), 1).rows
+               if r.conversation.id == conversation.id)
+    assert (row.messages, row.regenerated, row.edited) == (2, 1, 1)
+    only_edited = conversations.create(session, "v", "")
+    typo = conversations.add_message(session, only_edited, "wat", max_turns=10)[0]
+    conversations.add_reply(session, only_edited, "?", model_version="m", options={}, latency_ms=1.0,
+                            explanation=None)
+    conversations.edit_last_message(session, typo, "what")
+    assert transcripts.inbox(session, Filters(regenerated=True), 1).total == 1  # edits are not regenerates
+    rows = list(csv.DictReader(io.StringIO("".join(transcripts.export_csv(session, Filters())))))
+    assert [(r["text"], r["change"]) for r in rows if r["conversation_id"] == str(conversation.id)] == [
+        ("helo", "edited"), ("what?", "regenerated"), ("sorry?", "edited_reply"), ("hello", ""),
+        ("hi!", "")]
+    shown = transcripts.shown_with_versions(transcripts.transcript(session, conversation.id))
+    (user, wordings, answered), (bot, older, _) = shown
+    assert (user.text, [w.text for w in wordings]) == ("hello", ["helo"])
+    assert [r.text for r in answered[wordings[0].id]] == ["what?", "sorry?"]
+    assert (bot.text, older) == ("hi!", [])
+    # the JSONL for retraining has the turns as the visitor sees them now
+    assert transcripts.transcript_record(transcripts.transcript(session, conversation.id))["turns"] == [
+        {"role": "user", "text": "hello"}, {"role": "bot", "text": "hi!"}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
+from chatbot import confidence
 from chatbot.storage.db import Feedback, Message
 
 SECURITY_HEADERS = {
@@ -392,15 +393,17 @@ def test_replies_list_their_versions_and_confidence(model_app, chatter):
     first = chatter.post(f"/api/conversations/{conversation_id}/messages",
                          {"text": "tell me something"}).get_json()["reply"]
     assert [v["id"] for v in first["versions"]] == [first["id"]]
-    assert isinstance(first["confidence"], float) and first["confidence"] < 0
+    assert isinstance(first["confidence"], float) and 0 < first["confidence"] <= 1
+    assert first["confidence_level"] == confidence.level(first["confidence"])
     second = chatter.post(f"/api/conversations/{conversation_id}/reply", {}).get_json()["reply"]
     third = chatter.post(f"/api/conversations/{conversation_id}/reply", {}).get_json()["reply"]
     assert [v["id"] for v in third["versions"]] == [first["id"], second["id"], third["id"]]
     assert [v["text"] for v in third["versions"]] == [first["text"], second["text"], third["text"]]
-    assert set(third["versions"][0]) == {"id", "text", "created_at"}
+    assert third["versions"][0] == {k: v for k, v in first.items() if k != "versions"}  # all a bubble shows
     shown = chatter.get(f"/api/conversations/{conversation_id}").get_json()["messages"]
     assert [m["id"] for m in shown] == [shown[0]["id"], third["id"]]  # superseded ones are hidden
-    assert shown[1]["versions"] == third["versions"] and "versions" not in shown[0]
+    assert shown[1]["versions"] == third["versions"]
+    assert [v["id"] for v in shown[0]["versions"]] == [shown[0]["id"]]  # a message never edited
     exported = chatter.get("/api/export").get_json()["conversations"]
     assert [m["id"] for m in exported[0]["messages"]] == [shown[0]["id"], third["id"]]
     assert exported[0]["messages"][1]["versions"] == third["versions"]

@@ -36,11 +36,35 @@ def test_edit_the_last_message_answers_it_again(chatter):
     edited = chatter.patch(f"/api/messages/{first['user']['id']}", {"text": "hello there"})
     assert edited.status_code == 200
     body = edited.get_json()
-    assert body["user"] == {**first["user"], "text": "hello there"}
+    user = body["user"]
+    assert user["text"] == "hello there" and user["id"] > first["reply"]["id"]  # a new branch
     assert body["replaced"] == first["reply"]["id"]
+    old, new = user["versions"]
+    assert (old["id"], old["text"], new["id"]) == (first["user"]["id"], "helo there", user["id"])
+    assert [r["id"] for r in old["replies"]] == [first["reply"]["id"]] and "replies" not in new
     conversation = chatter.get(f"/api/conversations/{conversation_id}").get_json()
     assert [m["text"] for m in conversation["messages"]] == ["hello there", body["reply"]["text"]]
+    assert conversation["messages"][0]["versions"] == user["versions"]
+    assert [v["id"] for v in conversation["messages"][1]["versions"]] == [body["reply"]["id"]]
     assert conversation["title"] == "hello there"  # the title came from the edited message
+
+
+def test_an_older_wordings_reply_keeps_its_rating_and_its_own_context(chatter):
+    conversation_id = chatter.new_conversation()
+    first = chatter.post(f"/api/conversations/{conversation_id}/messages",
+                         {"text": "i love cooking pasta"}).get_json()
+    assert chatter.post(f"/api/messages/{first['reply']['id']}/feedback", {"rating": -1}).status_code == 200
+    edited = chatter.patch(f"/api/messages/{first['user']['id']}", {"text": "i love hiking"}).get_json()
+    # thumbs on the reply shown under the older wording stay on that reply
+    assert chatter.post(f"/api/messages/{first['reply']['id']}/feedback", {"rating": 1}).status_code == 200
+    old = chatter.get(f"/api/conversations/{conversation_id}").get_json()["messages"][0]["versions"][0]
+    assert old["replies"][0]["feedback"]["rating"] == 1
+    assert chatter.get(f"/api/conversations/{conversation_id}").get_json()["messages"][1]["feedback"] is None
+    # each reply explained against the words it answered
+    explained = chatter.get(f"/api/messages/{first['reply']['id']}/explanation").get_json()
+    assert [w["text"] for w in explained["explanation"]["words"]["context"]] == "i love cooking pasta".split()
+    newer = chatter.get(f"/api/messages/{edited['reply']['id']}/explanation").get_json()
+    assert [w["text"] for w in newer["explanation"]["words"]["context"]] == "i love hiking".split()
 
 
 def test_only_the_last_message_of_the_visitor_can_be_edited(chatter, model_app, visitor_for):

@@ -42,7 +42,8 @@ def test_explanation_has_words_summary_alternatives_and_units(model_app, chatter
         assert ex["summary"].startswith("Lembra's attention did not settle")
     assert " used" not in ex["summary"]  # attention is looking, not using
     assert len(ex["alternatives"]) == len(ex["reply"])
-    assert 0 < ex["confidence"] <= 1
+    # the scale of the message itself (the search's record), the one the admin's pages show
+    assert ex["confidence"] == reply["confidence"] and ex["confidence_level"] == reply["confidence_level"]
     assert set(ex["units"]) == {"forget", "input", "output", "steps"}
     # stored once, with the data but not the sentence (which follows the visitor's language)
     saved = stored(model_app, reply["id"]).explanation

@@ -21,8 +21,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
+from chatbot import confidence
 from chatbot.options import find_mode
 from chatbot.storage import transcripts
 from chatbot.storage.db import TAGS_CHARS
@@ -31,7 +33,7 @@ from chatbot.web import schema
 from chatbot.web.admin.auth import current_admin
 from chatbot.web.database import get_session
 from chatbot.web.errors import json_error
-from chatbot.web.explaining import explanation_for
+from chatbot.web.explaining import confidence_word, explanation_for
 from chatbot.web.i18n import script_strings
 from chatbot.web.serving import ModelUnavailable
 
@@ -46,6 +48,17 @@ def applied_options(options: dict) -> list[tuple[str, object]]:
     if mode is None:  # an unknown mode: show everything rather than guess
         return sorted(options.items())
     return [("mode", mode.name), *((k, options[k]) for k in mode.applies if k in options)]
+
+
+@bp.app_template_filter("confidence")
+def confidence_label(mean_logp: float | None) -> Markup:
+    """The word the visitor's panel uses for a stored confidence, with the share on hover."""
+    if mean_logp is None:
+        return Markup("—")
+    share = confidence.share(mean_logp)
+    return Markup('<span class="confidence-level" data-share="{:.3f}" title="{}">{}</span>').format(
+        share, _("%(p)s%% (how sure the model was of each piece, on average)", p=round(share * 100)),
+        confidence_word(confidence.level(share)))
 
 
 @bp.app_context_processor

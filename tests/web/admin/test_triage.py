@@ -73,8 +73,12 @@ def test_least_confident_first_and_the_triage_filters(triage):
     # the superseded -4.2 does not count: the visitor no longer sees that reply
     assert listed(admin.get("/admin/?sort=confidence")) == [ids["unsure"], ids["sure"],
                                                             ids["unscored"]]
-    assert listed(admin.get("/admin/?below=-1.5")) == [ids["unsure"]]
-    assert listed(admin.get("/admin/?below=-0.1&sort=confidence")) == [ids["unsure"], ids["sure"]]
+    # below is a share: exp(-2.0) = 0.14 is unsure, exp(-1.0) = 0.37 fairly sure, exp(-0.5) = 0.61 sure
+    assert listed(admin.get("/admin/?below=0.25")) == [ids["unsure"]]
+    assert listed(admin.get("/admin/?below=0.5")) == [ids["unsure"]]
+    assert listed(admin.get("/admin/?below=0.7&sort=confidence")) == [ids["unsure"], ids["sure"]]
+    assert listed(admin.get("/admin/?below=0")) == []
+    assert listed(admin.get("/admin/?below=7")) == [ids["unsure"], ids["sure"]]
     assert listed(admin.get("/admin/?min=3")) == [ids["unsure"]]  # 4 shown, 5 stored
     assert listed(admin.get("/admin/?max=4&min=4")) == [ids["unsure"]]
     assert listed(admin.get("/admin/?max=2")) == [ids["sure"], ids["unscored"]]
@@ -197,6 +201,21 @@ def test_the_queue_walks_through_pending_suggestions(triage):
     assert f'class="reviewed-at" datetime="{reviewed.isoformat()}"' in transcript
 
 
+def test_confidence_reads_as_the_visitor_reads_it(triage):
+    """One scale with the visitor's panel: a word, and the share on hover, never a log-probability."""
+    admin, ids = triage
+    inbox = admin.get("/admin/").get_data(as_text=True)
+    assert re.search(r'<span class="confidence-level" data-share="0.135" title="14% [^"]*">unsure</span>',
+                     inbox)
+    assert re.search(r'data-share="0.607" title="61% [^"]*">sure</span>', inbox)
+    assert "-2.00" not in inbox and "-0.50" not in inbox
+    page = admin.get(f"/admin/transcripts/{ids['unsure']}").get_data(as_text=True)
+    assert re.search(r'data-share="0.368" title="37% [^"]*">fairly sure</span>', page)
+    assert re.search(r'confidence: <span class="confidence-level" data-share="0.015"', page)  # replaced
+    assert "-4.20" not in page
+    assert '<option value="0.25" selected>' in admin.get("/admin/?below=0.25").get_data(as_text=True)
+
+
 def test_csv_has_confidence_versions_correction_flag_and_tags(triage):
     admin, ids = triage
     admin.post(f"/admin/transcripts/{ids['unsure']}/review", {"flagged": "1", "tags": "love"})
@@ -205,7 +224,10 @@ def test_csv_has_confidence_versions_correction_flag_and_tags(triage):
                                            .get_data(as_text=True))))
     assert [r["text"] for r in rows] == ["what is love", "zebra zebra", "a feeling", "and?", "yes"]
     assert rows[1]["superseded_by"] == rows[2]["message_id"] and rows[2]["superseded_by"] == ""
-    assert rows[1]["confidence"] == "-4.2" and rows[2]["accepted_correction"] == "affection"
+    assert (rows[1]["confidence"], rows[1]["confidence_level"]) == ("0.015", "unsure")  # exp(-4.2)
+    assert (rows[2]["confidence"], rows[2]["confidence_level"]) == ("0.135", "unsure")
+    assert rows[0]["confidence"] == rows[0]["confidence_level"] == ""  # the visitor's turn
+    assert rows[2]["accepted_correction"] == "affection"
     assert {(r["flagged"], r["tags"]) for r in rows} == {("1", "love")}
 
 
