@@ -155,9 +155,7 @@ class Bot:
         contexts = self.context_vectors(histories) if contexts is None else contexts
         bonus = similar = None
         if self.matcher is not None:
-            similar = self.matcher.similarities([h[-1] if h else "" for h in histories],
-                                                [h[-3] if len(h) >= 3 else "" for h in histories],
-                                                self.weights.earlier)
+            similar = self.matcher.similarities([h[-1] if h else "" for h in histories])
             bonus = self.weights.match / (self.weights.fit or 1.0) * similar
         if sad is not None and any(sad) and self.kind is not None:
             kind = KIND_FIRST * np.asarray(sad, np.float32)[:, None] * self.kind[None, :]

@@ -14,7 +14,6 @@ into 2^20 columns, so the index holds no vocabulary (about 20 MB for 87k message
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 COLUMNS = 2**20
 
@@ -30,19 +29,7 @@ class MessageIndex:
         self.rows = self.tfidf.transform(counts).T.tocsr().astype(np.float32)  # (COLUMNS, N)
         self.size = len(messages)
 
-    def similarities(self, messages: list[str], earlier: list[str] | None = None,
-                     weight: float = 0.0) -> np.ndarray:
-        """(B, N) cosine of each message to every indexed one; 0 for a message of no known word.
-
-        With `earlier` (the visitor's message before each one) and a weight, the query is the
-        message's vector plus `weight` times the earlier one's, so "what kind?" after "do you like
-        music" finds replies that followed questions about music, not about dogs or cars."""
-        queries = self._vectors(messages)
-        if earlier is not None and weight > 0:
-            queries = queries + weight * self._vectors(earlier)
-            norms = np.sqrt(np.asarray(queries.multiply(queries).sum(1))).ravel()
-            queries = sparse.diags(1.0 / np.maximum(norms, 1e-12)).astype(np.float32) @ queries
+    def similarities(self, messages: list[str]) -> np.ndarray:
+        """(B, N) cosine of each message to every indexed one; 0 for a message of no known word."""
+        queries = self.tfidf.transform(self.hasher.transform(messages)).astype(np.float32)
         return (queries @ self.rows).toarray()
-
-    def _vectors(self, messages: list[str]):
-        return self.tfidf.transform(self.hasher.transform(messages)).astype(np.float32)

@@ -45,15 +45,13 @@ class RerankWeights:
     # by more than this (docs/benchmarks.md: how it was chosen on the validation split).
     borrow_margin: float = 0.1
     match: float = 0.0  # rho, on the example's message similarity (0: no message index is built)
-    # How much the visitor's message before the last one counts in that similarity's query.
-    earlier: float = 0.0
 
     @classmethod
     def load(cls, path: str | Path) -> "RerankWeights":
         data = json.loads(Path(path).read_text())
         return cls(float(data["backward"]), float(data["length"]), float(data.get("fit", 0.0)),
                    float(data.get("prior", 0.0)), float(data.get("borrow_margin", 0.1)),
-                   float(data.get("match", 0.0)), float(data.get("earlier", 0.0)))
+                   float(data.get("match", 0.0)))
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
