@@ -14,10 +14,10 @@ labelled messages of `support_examples.tsv` beside this file and 3,000 everyday 
 training corpus (`support_negatives.txt`, from `train.support_negatives`), which catches
 phrasings the patterns miss ("i have the pills saved up", "doei meu cachorro pra minha prima").
 Warning signs seldom use a risk word, so a sure classifier (CRISIS_SURE) needs none; a less sure
-one needs one. Crisis is where a miss costs most, so the thresholds favour recall. Idioms that borrow the words ("this traffic is killing me", "i died laughing",
-"tô morrendo de rir") are removed before either looks, so they stay ordinary. Precision and recall
-on those examples and on three held-out sets (tests/data/support_messages_heldout*.tsv):
-`python -m bench.support --json`.
+one needs one. Crisis is where a miss costs most, so the thresholds favour recall. Idioms that
+borrow the words ("this traffic is killing me", "i died laughing", "tô morrendo de rir") are
+removed before either looks, so they stay ordinary. Precision and recall on those examples and
+on three held-out sets (tests/data/support_messages_heldout*.tsv): `python -m bench.support --json`.
 """
 
 from __future__ import annotations
