@@ -74,6 +74,41 @@ def search(session: Session, visitor_id: str, query: str, limit: int) -> list[Co
         found.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)))
 
 
+SNIPPET_CHARS = 60
+
+
+def snippets(session: Session, conversation_ids: list[int], query: str) -> dict[int, str]:
+    """Conversation id -> a piece of its first message containing `query`, cut to about
+    SNIPPET_CHARS around the match, for search results (none where only the title matched)."""
+    query = query.lower()
+    if not query or not conversation_ids:
+        return {}
+    rows = session.execute(select(Message.conversation_id, Message.text).where(
+        Message.conversation_id.in_(conversation_ids), CURRENT,
+        func.lower(Message.text).contains(query, autoescape=True)).order_by(Message.id))
+    out: dict[int, str] = {}
+    for conversation_id, text in rows:
+        if conversation_id not in out:
+            out[conversation_id] = snippet(text, query)
+    return out
+
+
+def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """The words of `text` around the first `query`, with "…" where it was cut."""
+    line = " ".join(text.split())
+    at = line.lower().find(query.lower())
+    if len(line) <= width or at < 0:
+        return line if len(line) <= width else line[: width - 1].rsplit(" ", 1)[0] + "…"
+    start = max(0, at - (width - len(query)) // 2)
+    end = min(len(line), start + width)
+    start = max(0, end - width)
+    if start > 0:  # begin at a word
+        start = line.find(" ", start, at) + 1 or start
+    if end < len(line):  # end at a word
+        end = line.rfind(" ", at + len(query), end) if line.rfind(" ", at + len(query), end) > 0 else end
+    return ("…" if start > 0 else "") + line[start:end].strip() + ("…" if end < len(line) else "")
+
+
 def messages(session: Session, conversation: Conversation) -> list[Message]:
     """The conversation's current messages, oldest first, with their feedback and corrections."""
     return list(session.scalars(

@@ -240,6 +240,7 @@ class QueueItem:
     reply: Message
     asked: list[Message]  # the visitor's turns the reply answered (usually one)
     left: int  # pending suggestions in all, this one included
+    before: list[Message] = field(default_factory=list)  # the two turns before those, oldest first
 
 
 def next_pending(session: Session, after: int = 0) -> QueueItem | None:
@@ -259,7 +260,8 @@ def next_pending(session: Session, after: int = 0) -> QueueItem | None:
         if message.role != "user":
             break
         asked.insert(0, message)
-    return QueueItem(correction, reply, asked, pending_count(session))
+    before = list(reversed(earlier[len(asked):len(asked) + 2]))
+    return QueueItem(correction, reply, asked, pending_count(session), before)
 
 
 def _change(message: Message, roles: dict[int, str]) -> str:

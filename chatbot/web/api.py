@@ -139,8 +139,14 @@ def get_csrf() -> Response:
 def list_conversations() -> Response:
     query = request.args.get("q", "").replace("\x00", "").strip()
     limit = schema.int_arg("limit", LIST_LIMIT, low=1, high=LIST_LIMIT)
-    found = conversations.search(get_session(), current_visitor(), query, limit)
-    return jsonify(conversations=[schema.conversation_json(c) for c in found])
+    session = get_session()
+    found = conversations.search(session, current_visitor(), query, limit)
+    pieces = conversations.snippets(session, [c.id for c in found], query)
+    listed = [schema.conversation_json(c) for c in found]
+    if query:  # where the words were found, under each result (null: in the title only)
+        listed = [{**data, "snippet": None if pieces.get(data["id"]) == data["title"]
+                   else pieces.get(data["id"])} for data in listed]
+    return jsonify(conversations=listed)
 
 
 @bp.post("/conversations")

@@ -43,6 +43,8 @@ def script_strings() -> dict[str, str]:
         "thumbsDown": _("Bad reply"),
         "feedbackSaved": _("Thanks for the feedback"),
         "why": _("Why this reply?"),
+        "whyShort": _("Why?"),
+        "renameBlank": _("Give the conversation a name, or cancel."),
         "delete": _("Delete conversation"),
         "confirmDelete": _("Delete this conversation? This cannot be undone."),
         "noConversations": _("No conversations yet"),

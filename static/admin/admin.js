@@ -65,9 +65,16 @@ const keys = {
   p: () => document.getElementById("previous")?.click(),
 };
 
+// The suggestions queue has its own keys: accept, reject, skip.
+const queue = document.getElementById("queue-accept") ? {
+  a: () => document.getElementById("queue-accept").click(),
+  r: () => document.getElementById("queue-reject")?.click(),
+  s: () => document.getElementById("queue-skip")?.click(),
+} : null;
+
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-  const action = keys[event.key];
+  const action = (queue ?? keys)[event.key];
   if (!action || (event.key === "Enter" && !rows.length)) return;
   event.preventDefault();
   action();

@@ -104,6 +104,10 @@ watchModelWindow($("input"), strings);
 chat = new Chat({ strings, composer, messages, sidebar, settings, ui });
 
 $("retry").addEventListener("click", () => chat.retry());
+// The empty chat's starter prompts send themselves.
+for (const starter of document.querySelectorAll("#empty-chat .starter")) {
+  starter.addEventListener("click", () => chat.send(starter.textContent.trim()));
+}
 $("header-new-chat").addEventListener("click", () => chat.open(null));
 new Menu($("conversation-menu-button"), $("conversation-menu"));
 $("delete-open-conversation").addEventListener("click", () => sidebar.remove(chat.conversationId));
@@ -121,7 +125,12 @@ $("rename-cancel").addEventListener("click", () => rename.close());
 $("rename-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const title = $("rename-input").value.trim();
-  if (!title) return;
+  if (!title) {
+    $("rename-error").textContent = strings.renameBlank;
+    $("rename-error").hidden = false;
+    $("rename-input").focus();
+    return;
+  }
   try {
     await chat.rename(title);
     rename.close();

@@ -251,7 +251,10 @@ export class MessageList {
       button("copy", this.strings.copy, (e) => this.copy(current().text, e.currentTarget), "copy"),
       thumb(1, "thumb-up", this.strings.thumbsUp, "up"),
       thumb(-1, "thumb-down", this.strings.thumbsDown, "down"),
-      button("why", this.strings.why, () => this.callbacks.onWhy(current()), "why"),
+      el("button", {
+        type: "button", className: "icon-btn why labelled", "aria-label": this.strings.why, title: this.strings.why,
+        onclick: () => this.callbacks.onWhy(current()),
+      }, [icon("why"), el("span", { className: "btn-label", "aria-hidden": "true", text: this.strings.whyShort })]),
       button("regenerate", this.strings.regenerate,
         () => this.callbacks.onRegenerate(message), "regenerate"),
       el("span", { className: "menu-wrap" }, [more, menu]),

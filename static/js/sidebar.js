@@ -41,10 +41,15 @@ export class Sidebar {
   item(conversation) {
     const title = conversation.title || this.strings.untitled;
     const active = conversation.id === this.activeId;
+    // A search result shows where its words were found, under the title.
+    const children = conversation.snippet
+      ? [el("span", { className: "conversation-title", text: title }),
+        el("span", { className: "conversation-snippet", text: conversation.snippet })]
+      : [];
     const link = el("a", {
       href: `/c/${conversation.id}`,
       className: "conversation-link",
-      text: title,
+      text: children.length ? undefined : title,
       title,
       "aria-current": active ? "page" : null,
       onclick: (event) => {
@@ -52,7 +57,7 @@ export class Sidebar {
         event.preventDefault();
         this.callbacks.onOpen(conversation.id);
       },
-    });
+    }, children);
     const remove = el("button", {
       type: "button",
       className: "icon-btn delete-conversation",

@@ -150,10 +150,13 @@ def test_the_suggestions_queue(page, server):
     nav.click()
     expect(page.get_by_role("heading", name="Pending suggestions")).to_be_visible()
     expect(page.locator("#queue-reply")).to_have_text("maybe a fruit salad?")
-    expect(page.locator(".queue-item .turn.user")).to_have_text(re.compile("any dessert ideas"))
+    expect(page.locator(".queue-item .turn.user:not(.earlier)")).to_have_text(re.compile("any dessert ideas"))
+    expect(page.locator(".queue-item .turn.earlier")).to_have_count(2)  # the two turns before
+    expect(page.locator(".keys-help")).to_contain_text("a accept")
     box = page.get_by_label("The visitor's better answer (edit it before accepting if needed)")
     box.fill("How about a lemon tart, or a fruit salad?")
-    page.get_by_role("button", name="Accept").click()
+    page.get_by_role("heading", name="Pending suggestions").click()  # out of the box: keys work
+    page.keyboard.press("a")
     expect(page.locator("#queue-empty")).to_be_visible()
     expect(page.locator(".flash")).to_contain_text("Correction accepted")
     expect(nav.locator(".count")).to_have_text("0")

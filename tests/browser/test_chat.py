@@ -114,6 +114,11 @@ def test_new_chat_search_and_delete(page, server):
     expect(links).to_have_text(["second topic", "first topic"])
     page.get_by_label("Search conversations").fill("first")
     expect(links).to_have_text(["first topic"])
+    send(page, "my cat sleeps all day")  # in "second topic"
+    page.get_by_label("Search conversations").fill("cat")
+    expect(links).to_have_count(1)
+    expect(links.locator(".conversation-title")).to_have_text("second topic")
+    expect(links.locator(".conversation-snippet")).to_have_text("my cat sleeps all day")
     page.get_by_label("Search conversations").fill("")
     expect(links).to_have_count(2)
     page.once("dialog", lambda d: d.accept())

@@ -371,6 +371,10 @@ def test_rename_a_conversation_from_its_menu(open_page, size):
     dialog = page.get_by_role("dialog", name="Rename conversation")
     dialog.get_by_label("Name").fill("😀" * (TITLE_CHARS + 1))  # the server's cap, in characters
     assert dialog.get_by_label("Name").input_value() == "😀" * TITLE_CHARS
+    dialog.get_by_label("Name").fill("   ")  # a blank name is refused, with a reason
+    dialog.get_by_label("Name").press("Enter")
+    expect(dialog.get_by_role("alert")).to_have_text("Give the conversation a name, or cancel.")
+    expect(dialog).to_be_visible()
     dialog.get_by_label("Name").fill("Small talk")
     dialog.get_by_label("Name").press("Enter")
     expect(dialog).to_be_hidden()
@@ -379,6 +383,25 @@ def test_rename_a_conversation_from_its_menu(open_page, size):
     expect(page.locator("#chat-title")).to_have_text("Small talk")
     show_sidebar(page)
     expect(page.get_by_role("link", name="Small talk")).to_be_visible()
+
+
+@SIZES
+def test_the_empty_chat_offers_starters_and_says_what_why_shows(open_page, size):
+    page = open_page(size)
+    empty = page.locator("#empty-chat")
+    expect(empty.locator(".starter")).to_have_count(4)
+    expect(empty.locator(".why-line")).to_contain_text("“Why?” shows which of your words")
+    empty.locator(".starter").nth(1).click()
+    expect(page.locator(".message.user .text")).to_have_text(["what kind of music do you like?"])
+    expect(page.locator(".message.bot")).to_have_count(1)
+    expect(empty).to_be_hidden()
+    why = page.locator(".message.bot").last.get_by_role("button", name="Why this reply?")
+    expect(why).to_contain_text("Why?")  # a word beside the icon, not a bare icon
+    if size == PHONE:  # every action a finger can hit: at least 40 x 40 px
+        page.locator(".message.bot .bubble").last.click()
+        boxes = page.locator(".message.bot").last.locator(".actions .icon-btn:visible").evaluate_all(
+            "bs => bs.map((b) => [b.getBoundingClientRect().width, b.getBoundingClientRect().height])")
+        assert boxes and all(w >= 40 and h >= 40 for w, h in boxes), boxes
 
 
 @SIZES

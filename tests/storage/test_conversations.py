@@ -182,3 +182,22 @@ def test_edits_and_regenerates_of_one_turn_count_together(session):
             last = reply(session, conversation, str(i), replaces=last)
     with pytest.raises(Refused, match="versions"):
         conversations.refuse_another_version(session, conversation)
+
+
+def test_a_snippet_shows_the_words_around_the_match_cut_at_words():
+    text = "we went hiking in the alps last summer and it was the best trip of my whole life honestly"
+    assert conversations.snippet(text, "TRIP") == "…summer and it was the best trip of my whole life honestly"
+    assert conversations.snippet("short one with trip", "trip") == "short one with trip"
+    cut = conversations.snippet("i love my cat so much, " + "she sleeps all day " * 5, "cat")
+    assert cut.startswith("i love my cat") and cut.endswith("…") and len(cut) <= 61
+
+
+def test_search_results_carry_the_first_matching_message(session):
+    found = conversations.create(session, "me", "")
+    conversations.add_message(session, found, "hello", max_turns=10)
+    conversations.add_message(session, found, "my cat Mochi sleeps all day", max_turns=10)
+    titled = conversations.create(session, "me", "cat pictures")
+    hits = conversations.search(session, "me", "mochi", 10)
+    assert [c.id for c in hits] == [found.id]
+    assert conversations.snippets(session, [found.id, titled.id], "cat") == {
+        found.id: "my cat Mochi sleeps all day"}  # a title-only match has none

@@ -66,3 +66,21 @@ def test_the_inbox_and_the_csv_tell_an_edit_from_a_regenerate(session):
     # the JSONL for retraining has the turns as the visitor sees them now
     assert transcripts.transcript_record(transcripts.transcript(session, conversation.id))["turns"] == [
         {"role": "user", "text": "hello"}, {"role": "bot", "text": "hi!"}]
+
+
+def test_a_queued_suggestion_comes_with_the_two_turns_before_and_the_thumbs_down(session):
+    conversation = conversations.create(session, "v", "")
+    for text, answer in [("hi", "hello"), ("do you cook?", "yes, pasta mostly")]:
+        conversations.add_message(session, conversation, text, max_turns=10)
+        conversations.add_reply(session, conversation, answer, model_version="m", options={},
+                                latency_ms=1.0, explanation=None)
+    conversations.add_message(session, conversation, "what is love?", max_turns=10)
+    reply = conversations.add_reply(session, conversation, "a cat", model_version="m", options={},
+                                    latency_ms=1.0, explanation=None)
+    conversations.rate(session, reply, -1, "off topic")
+    conversations.correct(session, reply, "a feeling")
+    session.expire_all()  # as the reviewer's own request would read it
+    item = transcripts.next_pending(session)
+    assert [m.text for m in item.before] == ["do you cook?", "yes, pasta mostly"]
+    assert [m.text for m in item.asked] == ["what is love?"]
+    assert item.reply.feedback.comment == "off topic"

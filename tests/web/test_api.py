@@ -84,6 +84,11 @@ def test_search_matches_titles_and_message_text(visitor):
     assert found("%") == [first]  # a literal percent sign, not a wildcard
     assert found("nothing like this") == []
     assert set(found("")) == {first, second}
+    results = visitor.get("/api/conversations", query_string={"q": "mountains"}).get_json()
+    assert results["conversations"][0]["snippet"] == "I like mountains"  # where it was found
+    results = visitor.get("/api/conversations", query_string={"q": "pizza"}).get_json()
+    assert results["conversations"][0]["snippet"] is None  # the title says it already
+    assert "snippet" not in visitor.get("/api/conversations").get_json()["conversations"][0]
 
 
 def test_title_comes_from_first_message(visitor):

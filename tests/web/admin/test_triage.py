@@ -175,6 +175,7 @@ def test_the_queue_walks_through_pending_suggestions(triage):
     page = admin.get("/admin/suggestions").get_data(as_text=True)
     assert "2 suggestions wait" in page and "a strong feeling of affection" in page
     assert "what is love" in page and 'id="queue-reply">a feeling<' in page  # its context
+    assert "Keys: a accept, r reject, s skip for now." in page
     first = int(re.search(r'/admin/corrections/(\d+)/accept', page).group(1))
     response = admin.post(f"/admin/corrections/{first}/accept",
                           {"text": "a strong feeling of deep affection", "next": "queue"})
