@@ -85,17 +85,17 @@ def summary_sentence(data: dict) -> str:
     if answered:
         first = answered[0]
         text = _("While writing “%(reply)s”, Lembra looked most at “%(word)s” (%(share)s%% of "
-                 "its attention)", reply=first["reply"], word=first["context"],
+                 "its attention)", reply=_short(first["reply"]), word=_short(first["context"]),
                  share=_percent(first["share"]))
         for more in answered[1:]:
             text += _(", and while writing “%(reply)s”, at “%(word)s” (%(share)s%%)",
-                      reply=more["reply"], word=more["context"], share=_percent(more["share"]))
+                      reply=_short(more["reply"]), word=_short(more["context"]), share=_percent(more["share"]))
     else:
         text = _("Lembra's attention did not settle on any one word of yours")
     barely = data.get("barely")
     if barely:
         text += _("; of your last message it looked least at “%(word)s” (%(share)s%% of its "
-                  "attention, on average).", word=barely["context"],
+                  "attention, on average).", word=_short(barely["context"]),
                   share=_percent(barely["share"]))
     else:
         text += "."
@@ -117,11 +117,18 @@ def _copied_sentence(copied: list[dict]) -> str:
     """"It took “hiking” from a reply in a similar conversation and “sister” from your message.\""""
     where = {"example": _("from a reply in a similar conversation"),
              "you": _("from your message"), "lembra": _("from its own earlier reply")}
-    parts = [_("“%(word)s” %(source)s", word=c["reply"], source=where.get(c["from"], ""))
+    parts = [_("“%(word)s” %(source)s", word=_short(c["reply"]), source=where.get(c["from"], ""))
              for c in copied]
     if len(parts) == 1:
         return _("It took %(first)s.", first=parts[0])
     return _("It took %(first)s and %(second)s.", first=parts[0], second=parts[1])
+
+
+SHORT_CHARS = 24  # a word or URL longer than this is cut in the sentence (the tables show it whole)
+
+
+def _short(word: str) -> str:
+    return word if len(word) <= SHORT_CHARS else word[: SHORT_CHARS - 1] + "…"
 
 
 def _percent(share: float) -> str:

@@ -19,8 +19,10 @@ export class BubbleWords {
     this.restore();
     const reply = this.root?.querySelector(`[data-id="${CSS.escape(String(messageId))}"], #m${CSS.escape(String(messageId))}`);
     if (!reply) return;
-    reply.scrollIntoView({ block: "nearest" });
     const turns = this.turnsBefore(reply);
+    // The visitor's words the panel lights up come into view, at the top, clear of a phone's sheet.
+    const asked = turns.findLast((t) => t.role === "user")?.nodes[0];
+    (asked ?? reply).scrollIntoView({ block: "start" });
     const indices = [...new Set(context.map((w) => w.turn_index))];
     const groups = turns.slice(-indices.length);
     indices.forEach((turnIndex, k) => {

@@ -222,6 +222,13 @@ def test_thumbs_show_their_state_thank_and_ask_why(open_page, size, scheme):
     assert down.evaluate("b => getComputedStyle(b).color") not in (idle, up_colour)
     reason = reply.get_by_label("What was wrong with it? (optional)")
     expect(reason).to_be_focused()
+    toast = page.get_by_role("status").filter(has_text="Thanks for the feedback")
+    if toast.is_visible():  # the thank-you never covers the form's buttons
+        box = toast.bounding_box()
+        for button in reply.locator(".feedback-form button").all():
+            b = button.bounding_box()
+            assert (box["y"] + box["height"] <= b["y"] or b["y"] + b["height"] <= box["y"]
+                    or box["x"] + box["width"] <= b["x"] or b["x"] + b["width"] <= box["x"]), (box, b)
     reason.fill("it did not answer my question")
     reply.get_by_role("button", name="Send", exact=True).click()
     expect(reason).to_have_count(0)

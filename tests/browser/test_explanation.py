@@ -229,6 +229,22 @@ def test_phone_portuguese_both_themes(context_page, server, scheme):
     panel = dialog.bounding_box()
     assert bubble["y"] + bubble["height"] <= panel["y"] + 1, (bubble, panel)
     assert ex["words"]["context"][0]["turn"] == "you"
+    # the lit words' underline stands out on the green bubble (WCAG's 3:1 for graphics)
+    ratio = page.locator(".message.user .bubble-word").first.evaluate("""(span) => {
+        const rgb = (c) => {
+            const d = document.createElement('i'); d.style.color = c; document.body.append(d);
+            const v = getComputedStyle(d).color.match(/[\\d.]+/g).slice(0, 3).map(Number);
+            d.remove(); return v; };
+        const lum = ([r, g, b]) => [r, g, b].map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92
+            : ((x + 0.055) / 1.055) ** 2.4; }).reduce((a, x, i) => a + x * [0.2126, 0.7152, 0.0722][i], 0);
+        const heat = lum(rgb(getComputedStyle(span).getPropertyValue('--heat').trim()));
+        const bubble = lum(rgb(getComputedStyle(span.closest('.bubble')).backgroundColor));
+        return (Math.max(heat, bubble) + 0.05) / (Math.min(heat, bubble) + 0.05); }""")
+    assert ratio >= 3, ratio
+    # table cells break between words only, and the scroll-to-latest arrow stays under the sheet
+    assert dialog.locator(".ex-table td").first.evaluate("td => getComputedStyle(td).overflowWrap") == "normal"
+    page.evaluate("document.getElementById('scroll-latest').hidden = false")
+    assert page.locator("#scroll-latest").evaluate("b => getComputedStyle(b).display") == "none"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"explanation-phone-{scheme}.png"))
 

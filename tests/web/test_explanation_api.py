@@ -87,6 +87,14 @@ def test_summary_sentence(app, language, expected):
         assert summary_sentence({"answered": [], "barely": None}).endswith(".")
 
 
+def test_a_long_word_or_url_is_cut_in_the_sentence(app):
+    url = "https://example.com/a/very/long/path/to/a/recipe"
+    data = {"answered": [{"reply": "recipe", "context": url, "share": 0.5}], "barely": None}
+    with app.test_request_context():
+        sentence = summary_sentence(data)
+    assert "“https://example.com/a/v…”" in sentence and url not in sentence
+
+
 def test_admin_gets_the_same_explanation(model_app, chatter, admin_for):
     reply = post(chatter, "i love cooking pasta on sundays", options={"mode": "greedy"})
     url = f"/admin/messages/{reply['id']}/explanation"
