@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from chatbot import confidence
+from chatbot.options import find_mode
 from chatbot.storage import conversations
 from chatbot.storage.db import Message
 from chatbot.support import CRISIS
@@ -51,7 +52,10 @@ def confidence_word(level: str) -> str:
 
 def with_confidence(explanation: dict, message: Message) -> dict:
     """The reply's confidence as the admin sees it (what the search recorded, else the forced
-    pass's), with its level: one scale for both readers."""
+    pass's), with its level: one scale for both readers; and whether its words were drawn at
+    random (`sampled`), so an unlikely word can be said to be picked by chance."""
+    mode = find_mode((message.options or {}).get("mode"))
+    explanation = {**explanation, "sampled": bool(mode and mode.stochastic)}
     share = (confidence.share(message.confidence) if message.confidence is not None
              else explanation.get("confidence"))
     if share is None:
@@ -152,6 +156,7 @@ def panel_strings() -> dict[str, str]:
         "exAtStart": _("at the start it almost wrote “%(alt)s” (%(p)s%%)"),
         "exEnd": _("(end the reply)"),
         "exWrote": _("wrote “%(word)s” (%(p)s%%)"),
+        "exByChance": _("picked by chance: the model gave “%(word)s” only %(p)s%%"),
         "exConfidence": _("Confidence: %(level)s"),
         "exConfidenceHint": _("%(p)s%% (how sure the model was of each piece, on average)"),
         **{f"exLevel_{level}": confidence_word(level) for level, _lowest in confidence.LEVELS},

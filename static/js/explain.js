@@ -13,6 +13,7 @@ import { BubbleWords } from "./explain-bubbles.js";
 const GATES = [["forget", "exForget"], ["input", "exInput"], ["output", "exOutput"]];
 const SHOWN_PERCENT = 0.05; // context words under this share show no number beside them
 const ALMOST = 0.15; // "it almost wrote" only for an alternative at least this likely
+const CHANCE = 0.1; // a sampled word the model gave less than this was picked by chance
 const CELL = 24;
 
 const pct = (p) => String(Math.round(p * 100));
@@ -208,7 +209,9 @@ function alternativesSection(ex, s) {
     const other = options.find((o) => o.end || o.text !== word.text && !word.text.startsWith(o.text));
     const previous = r > 0 ? ex.words.reply[r - 1].text : null;
     let line = "";
-    if (other && other.p >= ALMOST) {
+    if (ex.sampled && wrote < CHANCE) {
+      line = fmt(s.exByChance, { word: word.text, p: pct(wrote) });
+    } else if (other && other.p >= ALMOST) {
       const alt = other.end ? s.exEnd : other.text;
       line = previous === null
         ? fmt(s.exAtStart, { alt, p: pct(other.p) })

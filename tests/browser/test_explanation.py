@@ -189,6 +189,21 @@ def test_unknown_unseen_and_the_composer_warning(page, server):
     expect(page.locator(".message.user .bubble-word.unseen").first).to_be_visible()
 
 
+def test_an_unlikely_sampled_word_says_it_was_picked_by_chance(page, server):
+    open_chat(page, server)
+    send(page, "tell me about your weekend")
+    real = explanation(page, server)
+    first = real["words"]["reply"][0]["pieces"][0]
+    chosen = list(real["chosen_p"])
+    chosen[first] = 0.02
+    body = {"message_id": 0, "exact": True, "explanation": {**real, "sampled": True, "chosen_p": chosen}}
+    page.route("**/api/messages/*/explanation", lambda route: route.fulfill(json=body))
+    dialog = open_why(page)
+    word = real["words"]["reply"][0]["text"]
+    expect(dialog.locator(".ex-almost").first).to_have_text(
+        f"picked by chance: the model gave “{word}” only 2%")
+
+
 def test_rerank_candidates_are_listed(page, server):
     open_chat(page, server)  # the page's default mode is Best fit (rerank)
     send(page, "what is your favorite food?")

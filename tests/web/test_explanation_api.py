@@ -87,6 +87,14 @@ def test_summary_sentence(app, language, expected):
         assert summary_sentence({"answered": [], "barely": None}).endswith(".")
 
 
+def test_the_explanation_says_whether_the_words_were_drawn_at_random(chatter):
+    greedy = post(chatter, "do you like music?", options={"mode": "greedy"})
+    sampled = post(chatter, "do you like music?", options={"mode": "sample", "seed": 3})
+    for reply, drawn in ((greedy, False), (sampled, True)):
+        ex = chatter.get(f"/api/messages/{reply['id']}/explanation").get_json()["explanation"]
+        assert ex["sampled"] is drawn
+
+
 def test_a_long_word_or_url_is_cut_in_the_sentence(app):
     url = "https://example.com/a/very/long/path/to/a/recipe"
     data = {"answered": [{"reply": "recipe", "context": url, "share": 0.5}], "barely": None}
