@@ -243,7 +243,7 @@ def refuse_another_version(session: Session, conversation: Conversation) -> None
         first = chains[asked.id][0].id
         answers = session.scalar(select(func.count()).where(
             Message.conversation_id == conversation.id, Message.role == "bot", Message.id > first))
-        if answers >= MAX_VERSIONS:
+        if answers + len(chains[asked.id]) - 1 >= MAX_VERSIONS:  # edits that got no answer count too
             session.commit()
             raise Refused(f"this reply already has {MAX_VERSIONS} versions; send a new message")
     session.commit()

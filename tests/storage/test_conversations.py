@@ -201,3 +201,12 @@ def test_search_results_carry_the_first_matching_message(session):
     assert [c.id for c in hits] == [found.id]
     assert conversations.snippets(session, [found.id, titled.id], "cat") == {
         found.id: "my cat Mochi sleeps all day"}  # a title-only match has none
+
+
+def test_edits_that_get_no_answer_are_bounded_too(session):
+    conversation = conversations.create(session, "me", "")
+    asked = conversations.add_message(session, conversation, "hi", max_turns=10)[0]
+    for i in range(conversations.MAX_VERSIONS):  # the model is down: no reply is stored
+        asked, _ = conversations.edit_last_message(session, asked, f"hi {i}")
+    with pytest.raises(Refused, match="versions"):
+        conversations.refuse_another_version(session, conversation)
