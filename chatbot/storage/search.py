@@ -131,6 +131,8 @@ class Filters:
         if below is not None and below != below:  # NaN matches nothing
             problems.append(("number", "below", "nan"))
             below = None
+        if below is not None:  # a share: past 1 every reply is below it, under 0 none is
+            below = min(max(below, 0.0), 1.0)
         support = args.get("support") or ""
         if support not in SUPPORT_FILTERS:
             problems.append(("support", "support", support[:20]))

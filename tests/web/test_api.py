@@ -372,8 +372,15 @@ def test_explanation_is_computed_on_demand(model_app, chatter, mode):
     assert body["exact"] is True  # the serving model stepped through exactly this reply
     pieces = "".join(body["explanation"]["reply"]).replace("\u2581", " ").strip()
     assert pieces == reply["text"].strip()
-    sentence = body["explanation"].pop("summary")  # written per request, in its language
-    assert sentence and stored_messages(model_app, conversation_id)[1].explanation == body["explanation"]
+    shown = body["explanation"]
+    sentence = shown.pop("summary")  # written per request, in its language
+    # on the message's own confidence scale, said per request too
+    assert (shown.pop("confidence"), shown.pop("confidence_level")) == (reply["confidence"],
+                                                                        reply["confidence_level"])
+    assert shown.pop("sampled") is (mode == "sample")
+    saved = dict(stored_messages(model_app, conversation_id)[1].explanation)
+    saved.pop("confidence")
+    assert sentence and saved == shown
     assert chatter.get(f"/api/messages/{data['user']['id']}/explanation").status_code == 422
 
 

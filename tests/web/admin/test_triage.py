@@ -93,7 +93,8 @@ def test_inbox_columns_and_navigation_count(triage):
     page = admin.get("/admin/").get_data(as_text=True)
     row = page[page.index(f'data-id="{ids["unsure"]}"'):]
     row = row[: row.index("</tr>")]
-    assert "regenerated ×1" in row and "-2.00" in row and 'status-pending">1<' in row
+    assert "regenerated ×1" in row and 'status-pending">1<' in row
+    assert 'data-share="0.135" title="14% (how sure the model was of each piece, on average)">unsure<' in row
     assert re.search(r'id="nav-suggestions"[^>]*>Suggestions <span class="count waiting"[^>]*>1<', page)
 
 
