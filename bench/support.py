@@ -4,11 +4,12 @@
 
 Reads labelled messages (LABEL<TAB>MESSAGE, English and Portuguese, with idioms that borrow
 alarming words): chatbot/support_examples.tsv, which the classifier is fitted to and the patterns
-were written against (in-sample), and three sets written apart and never fitted to:
-tests/data/support_messages_heldout.tsv (90), heldout2 (120; read to find what was missed) and
-heldout3 (150; measured only). Also the sad messages of both judging sets, which should all get the
-page's support note (classified sad or crisis) and not the crisis reply. Targets: crisis recall
-1.0 with precision >= 0.9; the note for >= 95% of sad messages.
+were written against (in-sample), and four sets written apart and never fitted to:
+tests/data/support_messages_heldout.tsv (90), heldout2 (120), heldout3 (150) and heldout4 (150),
+each measured once before its misses were read (docs/benchmarks.md has those first figures).
+Also the sad messages of both judging sets, which should all get the page's support note
+(classified sad or crisis) and not the crisis reply. Targets: crisis recall 1.0 with precision
+>= 0.9; the note for >= 95% of sad messages.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from chatbot.support import EXAMPLES, LABELS, classify, examples
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 HELD_OUT = DATA / "support_messages_heldout.tsv"
-# Written later, each apart from the classifier: the second was read to improve it (2026-12-03),
-# the third only measured, so it is the honest figure.
+# Written later, each apart from the classifier, each measured once before it was read to improve
+# the layer (2026-12-03): the figure of the newest before it was read is the honest one.
 HELD_OUT_2 = DATA / "support_messages_heldout2.tsv"
 HELD_OUT_3 = DATA / "support_messages_heldout3.tsv"
+HELD_OUT_4 = DATA / "support_messages_heldout4.tsv"
 SAD_SETS = (DATA / "judging" / "sad_messages.txt", DATA / "judging" / "round2" / "sad_messages.txt")
 
 
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         result = {"held_out": scores(examples(HELD_OUT)), "held_out_2": scores(examples(HELD_OUT_2)),
-                  "held_out_3": scores(examples(HELD_OUT_3)), "in_sample": scores(examples(EXAMPLES)),
+                  "held_out_3": scores(examples(HELD_OUT_3)), "held_out_4": scores(examples(HELD_OUT_4)),
+                  "in_sample": scores(examples(EXAMPLES)),
                   "sad_messages": sad_note_share()}
     except (OSError, ValueError) as exc:
         print(f"support: error: {exc}", file=sys.stderr)
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
-        for part in ("held_out", "held_out_2", "held_out_3", "in_sample"):
+        for part in ("held_out", "held_out_2", "held_out_3", "held_out_4", "in_sample"):
             for label, c in result[part]["classes"].items():
                 print(f"{part:>10} {label:>9}  precision {c['precision']}  recall {c['recall']}  "
                       f"(n={c['n']})")

@@ -50,15 +50,27 @@ IDIOMS = re.compile(
     r"mort[ao] de (cansaco|sono|fome|rir|vergonha)|(ta|esta|tava|vai) me matando|me mata de rir|"
     r"vai me matar (se|quando|qnd|qdo|kkk|rs)|(bateria|celular|notebook|carro) (morreu|acabou)|"
     r"matar a saudade|me matar de (estudar|trabalhar|rir|correr|treinar)|sumir de vergonha|"
+    r"sumir do mapa|\b(essa|esse|isso|a|o|essas|esses|as|os) \w+ (vai|vao|vai acabar) me matar|"
+    r"(foi|era|e|eh|ta|tava) de matar|"
     r"cut myself (a|an|some|another) (\w+ )?(slice|piece|bit)")
 LAUGH = re.compile(r"(\b(lol|lmao|haha\w*|kkk+|rsrs\w*|hehe\w*)\b|😂|🤣|💀)")
 
 CRISIS_PATTERNS = re.compile(
     # wanting to die, plans and goodbyes, English
     r"\b(kill(ing)? my ?self|end(ing)? (my|this) life|end(ing)? it all|take my (own )?life|"
-    r"suicid\w*|want(ed)? to die|wanna die|wish i (was|were) dead|wish i could die|better off "
-    r"dead|(don'?t|do not) want to (live|be alive|wake up|exist|be here)|without me|"
-    r"(no|any|the) (reason|point) (to|in|of) (live|living|life|going on|keep going|being alive)|"
+    r"suicid\w*|want(s|ed)? to die|wanna die|wish i (was|were) dead|wish i could die|better off "
+    r"dead|(don'?t|do not) want to (live|be alive|wake up|exist|be here)|"
+    r"(better|happier|easier|fine) (off )?without me|"
+    r"(no|any|the|a) (reason|point) (to|in|of) (still )?(live|living|life|going on|keep going|being alive|be "
+    r"here|stay|wake up)|(just |to )?not (to )?exist\b|stop existing|"
+    r"(nobody|no one|no-one) (has|will have|would have|needs) to worry about me|"
+    r"my last (message|time i (talk|write|say))(?! before)|(this is|that was) (probably )?(my |the )?last "
+    r"(message|time)(?! before)|"
+    r"(staring|stare|stared|looking|look) (over|down|off) (the )?(railing|ledge|edge|balcony)|"
+    r"nothing('?s| is)? left undone|paid off (everything|what i owed|all my debts?)|"
+    r"deleted all my (photos|accounts|pictures)|"
+    r"(picked|pick|chose|choose|chosen|set) (a |the )?(date|day)\b|"
+    r"(don'?t|do not) (plan on|expect to|intend to) (be|being) (around|here|alive)|"
     r"not worth living|tired of (living|existing|being alive|life)|"
     r"want (it|everything|the pain|this) to (stop|end) (for good|forever|permanently)|"
     r"(not|never|don'?t) wake up|won'?t be (here|around) (much longer|anymore|for long|soon)|"
@@ -67,7 +79,8 @@ CRISIS_PATTERNS = re.compile(
     r"(my |each )?(mom|mum|mother|dad|father|family|parents|everyone|kids|wife|husband)|"
     r"gave away (my|all my)|(how|plan\w*|going|gonna|want|ready) (to )?end it\b|"
     r"(highest|tallest) (bridges?|buildings?|floors?|roofs?|cliffs?)|"
-    r"remember me by|say(ing)? goodbye (to everyone|forever)|"
+    r"remember me by|say(ing)? goodbye (to everyone|forever)(?!.*\b(flight|trip|move|moving|vacation|"
+    r"holiday|party|job|school|semester|summer)\b)|"
     r"(don'?t|do not) deserve (food|to eat|to live|to be alive|to exist)|"
     # means
     r"(easiest|painless|quickest|fastest|best|surest) way to (die|end it|kill)|die without "
@@ -100,6 +113,14 @@ CRISIS_PATTERNS = re.compile(
     r"(queimo|corto|machuco|arranho) (o |a )?(meu|minha|meus|minhas) (braco|pulso|perna|pele|"
     r"corpo|coxa|barriga)\w*|"
     r"sumir (para|pra) sempre|melhor sem mim|nao vou (estar|ficar) (aqui|mais aqui)|"
+    r"nao existir mais|deixar de existir|(ninguem|ngm) (vai|vai precisar|precisa) (mais )?(se )?preocupar "
+    r"comigo|ultima (vez|msg|mensagem) (q|que) (eu )?(falo|escrevo|mando)|"
+    r"(tapa|tapas|soco|socos) na (minha )?cara|me (deu|da|dava) (um )?(tapa|soco)|me estape\w*|"
+    r"apaguei (todas as )?minhas (fotos|contas)|deixei (tudo )?(organizado|pago)|"
+    r"me enforc\w*|me sufoc\w*|apert\w* (o )?meu pescoco|(ja )?escolhi o dia|"
+    r"(doando|distribuindo|dando|doei|dei|giving away|gave away|giving) (\w+ ){0,6}"
+    r"(nao vou (mais )?precisar|won'?t (be )?need(ing)?)|"
+    r"which (bridges?|buildings?|roofs?) (\w+ ){0,5}(highest|tallest)|"
     r"me bate|me bateu|me espanc\w*|me agred\w*|me agrid\w*|me ameac\w*|abus\w*|estupr\w*|"
     r"mexe comigo|me toca|me tocou|medo de (voltar|ir) (pra|para) casa|com uma faca)")
 

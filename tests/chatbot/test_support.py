@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.support import HELD_OUT, HELD_OUT_3, SAD_SETS, scores
+from bench.support import HELD_OUT, HELD_OUT_3, HELD_OUT_4, SAD_SETS, scores
 from chatbot.support import CRISIS, ORDINARY, SAD, classify, examples, fold, looks_portuguese
 
 
@@ -25,13 +25,14 @@ def test_held_out_messages_crisis_is_found_and_rarely_imagined():
     assert crisis["recall"] >= 0.9 and crisis["precision"] >= 0.9
 
 
-def test_a_set_only_measured_finds_most_warning_signs():
-    """The third held-out set was written after the changes and only measured: 0.46 recall
-    before the corpus negatives and the classifier's own threshold, 0.86 after (bench.support)."""
-    result = scores(examples(HELD_OUT_3))
+@pytest.mark.parametrize(("path", "recall"), [(HELD_OUT_3, 0.95), (HELD_OUT_4, 0.9)])
+def test_the_newer_held_out_sets_find_most_warning_signs(path, recall):
+    """Written apart from the classifier and measured before being read: heldout3 0.46 at the
+    start of 2026-12-03, 0.86 when first measured; heldout4 0.52, then 0.82 (bench.support)."""
+    result = scores(examples(path))
     crisis = result["classes"][CRISIS]
     assert result["n"] == 150 and crisis["n"] == 50
-    assert crisis["recall"] >= 0.85 and crisis["precision"] >= 0.85
+    assert crisis["recall"] >= recall and crisis["precision"] >= 0.9
 
 
 @pytest.mark.parametrize(("text", "label"), [
@@ -41,6 +42,9 @@ def test_a_set_only_measured_finds_most_warning_signs():
     ("i cut myself a big slice of cake", ORDINARY),
     ("i'm writing a letter to my pen pal", ORDINARY),
     ("vou me matar de estudar pra prova", ORDINARY),
+    ("part of me wants to die", CRISIS), ("essa prova vai me matar", ORDINARY),
+    ("o show foi de matar", ORDINARY),
+    ("everyone would be better off without me", CRISIS),
 ])
 def test_threats_plans_and_their_idioms(text, label):
     assert classify(text) == label
