@@ -17,7 +17,7 @@ Warning signs seldom use a risk word, so a sure classifier (CRISIS_SURE) needs n
 one needs one. Crisis is where a miss costs most, so the thresholds favour recall. Idioms that
 borrow the words ("this traffic is killing me", "i died laughing", "tô morrendo de rir") are
 removed before either looks, so they stay ordinary. Precision and recall on those examples and
-on three held-out sets (tests/data/support_messages_heldout*.tsv): `python -m bench.support --json`.
+on four held-out sets (tests/data/support_messages_heldout*.tsv): `python -m bench.support --json`.
 """
 
 from __future__ import annotations
