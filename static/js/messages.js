@@ -144,8 +144,8 @@ export class MessageList {
     const versions = message.versions;
     const last = versions.length - 1;
     let shown = last;
-    let newest; // the newest wording's reply node (null if none), found when first paging back
-    let slot; // the reply node on screen after this message
+    let newest = null; // the newest wording's reply node, kept while an older wording is shown
+    let built = false; // the first call runs before the reply is in the list
     const counter = el("span", { className: "version-count" });
     const button = (name, label, onclick, extra) => el("button", {
       type: "button", className: `icon-btn ${extra}`, "aria-label": label, title: label, onclick,
@@ -160,6 +160,7 @@ export class MessageList {
       return reply;
     };
     const show = (i) => {
+      const from = shown;
       shown = Math.max(0, Math.min(last, i));
       const wording = versions[shown];
       text.textContent = wording.text;
@@ -168,18 +169,17 @@ export class MessageList {
       prev.disabled = shown === 0;
       next.disabled = shown === last;
       node.classList.toggle("older-wording", shown !== last);
-      if (shown === last && newest === undefined) return; // the first render: nothing to swap
-      if (newest === undefined) {
-        const after = node.nextElementSibling;
-        newest = slot = after?.classList.contains("bot") ? after : null;
-      }
+      if (!built || from === shown) return;
+      const after = node.nextElementSibling;
+      const onScreen = after?.classList.contains("bot") ? after : null;
+      if (from === last) newest = onScreen; // as it is now: a regenerate may have replaced it
       const wanted = shown === last ? newest : branch(wording);
-      if (slot && wanted) slot.replaceWith(wanted);
-      else if (slot) slot.remove();
+      if (onScreen && wanted) onScreen.replaceWith(wanted);
+      else if (onScreen) onScreen.remove();
       else if (wanted) node.after(wanted);
-      slot = wanted;
     };
     show(last);
+    built = true;
     return el("div", { className: "versions wordings", role: "group", "aria-label": this.strings.wordings },
       [prev, counter, next]);
   }

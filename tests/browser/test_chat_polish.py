@@ -443,6 +443,15 @@ def test_edit_the_last_message_and_send_it_again(open_page, size):
     user.get_by_role("button", name="Next wording").click()
     expect(user.locator(".text")).to_have_text("hello there")
     expect(page.locator(".message.bot")).to_have_attribute("data-id", new_reply)
+    # a regenerate of the newest reply, then paging: each wording brings back its own reply
+    with page.expect_response(re.compile(r"/reply$"), timeout=60_000):
+        page.locator(".message.bot").last.get_by_role("button", name="Regenerate reply").click()
+    expect(page.locator(".message.bot .version-count")).to_have_text("2/2")
+    regenerated = page.locator(".message.bot").last.get_attribute("data-id")
+    user.get_by_role("button", name="Previous wording").click()
+    expect(page.locator(".message.bot")).to_have_attribute("data-id", old_reply)
+    user.get_by_role("button", name="Next wording").click()
+    expect(page.locator(".message.bot")).to_have_attribute("data-id", regenerated)
 
 
 def test_thumbs_and_suggestions_act_on_the_version_shown(open_page):
