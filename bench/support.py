@@ -4,8 +4,8 @@
 
 Reads labelled messages (LABEL<TAB>MESSAGE, English and Portuguese, with idioms that borrow
 alarming words): chatbot/support_examples.tsv, which the classifier is fitted to and the patterns
-were written against (in-sample), and four sets written apart and never fitted to:
-tests/data/support_messages_heldout.tsv (90), heldout2 (120), heldout3 (150) and heldout4 (150),
+were written against (in-sample), and six sets written apart and never fitted to:
+tests/data/support_messages_heldout.tsv (90), heldout2 (120), heldout3 to heldout6 (150 each),
 each measured once before its misses were read (docs/benchmarks.md has those first figures).
 Also the sad messages of both judging sets, which should all get the page's support note
 (classified sad or crisis) and not the crisis reply. Targets: crisis recall 1.0 with precision
@@ -28,6 +28,10 @@ HELD_OUT = DATA / "support_messages_heldout.tsv"
 HELD_OUT_2 = DATA / "support_messages_heldout2.tsv"
 HELD_OUT_3 = DATA / "support_messages_heldout3.tsv"
 HELD_OUT_4 = DATA / "support_messages_heldout4.tsv"
+HELD_OUT_5 = DATA / "support_messages_heldout5.tsv"  # 2026-12-04
+HELD_OUT_6 = DATA / "support_messages_heldout6.tsv"
+HELD_OUT_SETS = {"held_out": HELD_OUT, "held_out_2": HELD_OUT_2, "held_out_3": HELD_OUT_3,
+                 "held_out_4": HELD_OUT_4, "held_out_5": HELD_OUT_5, "held_out_6": HELD_OUT_6}
 SAD_SETS = (DATA / "judging" / "sad_messages.txt", DATA / "judging" / "round2" / "sad_messages.txt")
 
 
@@ -66,17 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     try:
-        result = {"held_out": scores(examples(HELD_OUT)), "held_out_2": scores(examples(HELD_OUT_2)),
-                  "held_out_3": scores(examples(HELD_OUT_3)), "held_out_4": scores(examples(HELD_OUT_4)),
-                  "in_sample": scores(examples(EXAMPLES)),
-                  "sad_messages": sad_note_share()}
+        result = {name: scores(examples(path)) for name, path in HELD_OUT_SETS.items()}
+        result |= {"in_sample": scores(examples(EXAMPLES)), "sad_messages": sad_note_share()}
     except (OSError, ValueError) as exc:
         print(f"support: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
-        for part in ("held_out", "held_out_2", "held_out_3", "held_out_4", "in_sample"):
+        for part in (*HELD_OUT_SETS, "in_sample"):
             for label, c in result[part]["classes"].items():
                 print(f"{part:>10} {label:>9}  precision {c['precision']}  recall {c['recall']}  "
                       f"(n={c['n']})")

@@ -17,7 +17,7 @@ Warning signs seldom use a risk word, so a sure classifier (CRISIS_SURE) needs n
 one needs one. Crisis is where a miss costs most, so the thresholds favour recall. Idioms that
 borrow the words ("this traffic is killing me", "i died laughing", "tô morrendo de rir") are
 removed before either looks, so they stay ordinary. Precision and recall on those examples and
-on four held-out sets (tests/data/support_messages_heldout*.tsv): `python -m bench.support --json`.
+on six held-out sets (tests/data/support_messages_heldout*.tsv): `python -m bench.support --json`.
 """
 
 from __future__ import annotations
@@ -52,7 +52,12 @@ IDIOMS = re.compile(
     r"matar a saudade|me matar de (estudar|trabalhar|rir|correr|treinar)|sumir de vergonha|"
     r"sumir do mapa|\b(essa|esse|isso|a|o|essas|esses|as|os) \w+ (vai|vao|vai acabar) me matar|"
     r"(foi|era|e|eh|ta|tava) de matar|"
-    r"cut myself (a|an|some|another) (\w+ )?(slice|piece|bit)")
+    r"cut myself (a|an|some|another) (\w+ )?(slice|piece|bit)|"
+    r"despedida (do|da|de|no|na) (\w+ )?(trabalho|empresa|turma|escola|formatura|colega\w*|firma)|"
+    r"fizeram (uma )?despedida|despedir (da|de) (minha |nossa )?(turma|equipe|time|escola|empresa)|"
+    r"overdos\w* (on|of|de|da|do) (\w+ )?(netflix|series?|shows?|tv|coffee|caffeine|cafe|cafeina|"
+    r"sugar|acucar|chocolate|anime|doramas?|k-?dramas?|memes?|filmes?|movies?|games?|jogos?|"
+    r"musica|music|k-?pop|fofura|cuteness)")
 LAUGH = re.compile(r"(\b(lol|lmao|haha\w*|kkk+|rsrs\w*|hehe\w*)\b|😂|🤣|💀)")
 
 CRISIS_PATTERNS = re.compile(
@@ -74,42 +79,77 @@ CRISIS_PATTERNS = re.compile(
     r"not worth living|tired of (living|existing|being alive|life)|"
     r"want (it|everything|the pain|this) to (stop|end) (for good|forever|permanently)|"
     r"(not|never|don'?t) wake up|won'?t be (here|around) (much longer|anymore|for long|soon)|"
-    r"if i (was|were|am) gone|no way out|(goodbye|suicide|farewell) (letter|note)s?|(wrote|writing|"
+    r"if i (was|were|am) gone|no way out|(goodbye|suicide|farewell) (letter|note)s?(?! (to|for) (my |our |a |"
+    r"the )?(\w+ )?(retiring|coworker|colleague|boss|teacher|class|team|neighbou?r))|(wrote|writing|"
     r"left) (a |my )?(goodbye |last |farewell )(note|letter)s?|left (a |my )?(note|letter)s? (to|for) "
     r"(my |each )?(mom|mum|mother|dad|father|family|parents|everyone|kids|wife|husband)|"
     r"gave away (my|all my)|(how|plan\w*|going|gonna|want|ready) (to )?end it\b|"
     r"(highest|tallest) (bridges?|buildings?|floors?|roofs?|cliffs?)|"
     r"remember me by|say(ing)? goodbye (to everyone|forever)(?!.*\b(flight|trip|move|moving|vacation|"
-    r"holiday|party|job|school|semester|summer)\b)|"
+    r"holiday|party|lunch|dinner|job|school|semester|summer|company|office|coworkers?|team)\b)|"
     r"(don'?t|do not) deserve (food|to eat|to live|to be alive|to exist)|"
+    r"you were always (so )?(kind|good|nice|there)( to| for)? me|"
+    r"(calm|peaceful|at peace|lighter)\b.{0,60}\bmade up my mind|made up my mind\b.{0,60}\b(calm|peaceful|"
+    r"at peace|lighter)\b|"
+    r"if nothing (changes|gets better|improves)\b.{0,60}\b(i'?m done|i'?ll end|i quit|that'?s it)|"
+    r"(?<![\d.] )(?<!\d)\bkms\b(?! (away|from|to|of|per|an hour|a day|por))|"
+    r"(thank you|thanks)\b.{0,80}\bthis is the last (one|time|chat|message)|"
+    r"(long sleeves|hoodie|sweater|moletom|manga longa|blusa de frio)\b.{0,60}\b(see|sees|ver|veja|notice)"
+    r"\b.{0,25}\b(marks|scars|cuts|arms?|wrists?|marcas|cicatrizes|cortes|braco|pulso)|"
+    r"paid (back|off) (everyone|everybody)|(planning|planned|planejando|planejei) (how|como) (to do it|"
+    r"i'?ll do it|i'?m going to do it|fazer|vou fazer)|(minha )?ultima (msg|mensagem) aqui|"
+    r"(feeds?|take care of|look after|walks?|adopts?) my (dog|cat|pets?|kids|fish|bird)\b.{0,20}"
+    r"(after (tomorrow|tonight|today|this week)|when i'?m gone)|"
+    r"next time i won'?t step back|(edge of the platform|in front of (a|the) (train|bus|truck))|"
     # means
+    r"(jump|jumping|fall|falling) (from|off) (the |a )?\w+ (floor|story|storey)\b.{0,30}"
+    r"(instant|painless|quick|enough)|"
+    r"how many (\w+ ){1,2}would it take\b.{0,20}\bi weigh|\bi weigh\b.{0,40}\b(pills|tylenol|"
+    r"paracetamol|mg)\b|slit (my|your) wrists?|(does it|would it) hurt (to|if i) (cut|slit)|"
+    r"(saving|saved|stockpil\w*|hoard\w*|collecting) (up )?(my |all my |enough )?(prescriptions?|pills|"
+    r"meds|medications?|tablets)|"
+    r"(drive|driving|crash|crashing|steer\w*) (my car )?(into|off) (a |the )?(tree|wall|bridge|cliff|"
+    r"truck|oncoming)|"
     r"(easiest|painless|quickest|fastest|best|surest) way to (die|end it|kill)|die without "
     r"pain|how many (of )?(my |these |the )?(\w+ )?(pills|meds)|(pills|meds) (are )?(ready|"
     r"saved)|take all (my|the|of my) (meds|pills)|"
-    r"overdos\w*|\brope\b|noose|(step|stepping|jump|jumping) (off|in front)|(sitting|standing) "
-    r"on (the|a) (roof|ledge|bridge|edge)|"
+    r"overdos\w*|\brope\b|noose|(step|stepping|jump|jumping) (off|in front)(?! (of )?(the |a |my )?(couch|"
+    r"sofa|bed|chair|table|dog|cat|trampoline|diving board|stage|boat|dock|swing|counter|camera))|"
+    r"(sitting|standing) on (the|a) (roof|ledge|bridge|edge)|"
     # self-harm
     r"(hurt|hurting|harm|harming|cut|cutting|burn|burned|burning|hit|hitting|punch|punching|"
     r"scratch|scratching|starv\w+|punish\w*) (my ?self|my (arms?|"
     r"wrists?|legs?|skin|thighs?|stomach))|(started|keep|kept|been) cutting|cutting (again|"
     r"deeper)|cut (again|deeper)|self[- ]?harm\w*|razor|make myself bleed|"
     # violence and abuse against the person
-    r"(hits|hit|beats|beat|punches|punched|kicks|kicked|chokes|choked|strangle[sd]?|slaps|"
+    r"(hits|hit|beats|beat|punches|punched|kicks|kicked|pushed|shoved|chokes|choked|strangle[sd]?|slaps|"
     r"slapped|hurts|raped|molest\w*|touches|touched|grabs|grabbed|follows|stalks) me\b|"
     r"(he|she|they)('ll| will| would| said he'?ll| said she'?ll) (hurt|kill) me|"
     r"threaten\w* (me|to)|comes into my room|make (him|her|them) stop|abus(e|es|ed|ing|ive)\b|"
     r"\brap(e|ed|ing)\b|(scared|afraid|terrified) (to go home|of (him|her|my (dad|father|mom|"
     r"mother|stepdad|stepfather|husband|boyfriend|girlfriend|partner|uncle|brother)))|"
-    r"won'?t let me (leave|go out|see)|locks me|"
+    r"won'?t let me (leave|go out|see)|locks me|(following|stalking) me\b|"
+    r"(someone|somebody|a man|a guy|a stranger|he) (is |'s )?(trying to (get|break) in|breaking in)|"
     # Portuguese (accents are stripped first)
-    r"me matar|(quero|vou|queria|vontade de|penso em|pensando em) (morrer|me matar|pular|"
+    r"me matar|(quero|vou|queria|vontade de|penso em|pensando em) (morrer|me matar|pular(?! de (paraquedas|"
+    r"bungee|asa|alegria)| corda| carnaval| o muro)|"
     r"acabar com tudo|sumir)|tirar (a )?minha (propria )?vida|acabar com (a )?minha vida|"
     r"acabar com tudo|(nao )?(aguento|quero) mais (viver|estar aqui|existir|acordar)|"
     r"sentido (em|de|pra|para) (continuar|viver)|motivo (pra|para) (viver|continuar)|"
     r"nunca mais acordar|(separei|juntei|tomar|tomei) (os|todos os|meus|todos meus) remedios|"
-    r"carta de despedida|me despedi(r)? de (todos|voces)|pular (da|de uma|do|de um) "
+    r"carta de despedida(?! (pro|pra|para|do|da|de) (\w+ ){0,2}(chefe|professor\w*|colega\w*|"
+    r"turma|time|equipe))|me despedi(r)? de (todos|voces)|pular (da|de uma|do|de um) "
     r"(janela|ponte|predio)|(forma|jeito|maneira) (mais )?(rapida|facil|indolor) de morrer|"
-    r"me cortar|me cortei|me cortando|me machuc\w*|automutila\w*|me queim\w*|"
+    r"cortar (o|os|meu|meus) puls\w*|(doi|vai doer) (muito )?(cortar|morrer|pular|se enforcar)|"
+    r"veneno\b.{0,40}(esperando|guardad\w*|escondid\w*|pronto)|me (seguindo|perseguindo)|"
+    r"(tentando|querendo) (entrar|invadir) (aqui|em casa|pela janela|na minha casa)|"
+    r"me cortar|me cortei|me cortando|me machuc\w*|automutila\w*|me queim\w*|me arranh\w*|ate sangrar|"
+    r"se nada (mudar|melhorar)\b.{0,40}\b(paro|acabo|desisto|chega)|(ja )?sei como (eu )?vou fazer|"
+    r"(juntando|guardando|acumulando|juntei|guardei) (os |meus |todos os )?(comprimidos|remedios|pilulas)|"
+    r"(calm\w*|em paz|leve)\b.{0,60}\b(me decidi|tomei (a|minha) decisao)|(me decidi|tomei (a|minha) "
+    r"decisao)\b.{0,60}\b(calm\w*|em paz|leve)\b|"
+    r"pensando em acelerar|jogar o carro|(em cima|no alto|no topo|na beira) d[oa] (predio|ponte|"
+    r"telhado|terraco)\b.{0,30}olhando (pra|para) baixo|(nao|n) sentir dor no final|me empurr\w*|"
     r"(queimo|corto|machuco|arranho) (o |a )?(meu|minha|meus|minhas) (braco|pulso|perna|pele|"
     r"corpo|coxa|barriga)\w*|"
     r"sumir (para|pra) sempre|melhor sem mim|nao vou (estar|ficar) (aqui|mais aqui)|"
@@ -151,6 +191,7 @@ SAD_PATTERNS = re.compile(
     r"nobody to talk to|have nobody|moving on (with their lives )?(except|without) me|left behind|"
     r"(dog|cat|pet|puppy|kitten|bird|parrot) (ran away|went missing|is missing|got out)|"
     r"(haven'?t|can'?t|couldn'?t) find (him|her|them)|"
+    r"miscarr\w*|out of pity|feel (like )?(such )?a (loser|failure|burden)|"
     # Portuguese
     r"morreu|faleceu|falecimento|enterro|velorio|perdi|perdemos|hospital|internad\w*|doente|"
     r"cancer|cirurgia|terminou comigo|terminamos|separ\w+|demitid\w*|desempregad\w*|reprov\w*|"
@@ -159,7 +200,10 @@ SAD_PATTERNS = re.compile(
     r"(mal|pessimo|pessima|pra baixo|desanimad\w*)|nao passei|nao consegui|"
     r"ninguem (liga|se importa|veio|lembrou)|esquec\w* (do )?meu aniversario|briguei|acidente|"
     r"assaltad\w*|roubaram|sumiu|levei um fora|mudar de cidade|(deixar|longe de) (todos )?os "
-    r"meus amigos|vou ficar sem|vai morar|traiu|traicao|magoad\w*)\b")
+    r"meus amigos|vou ficar sem|vai morar|traiu|traicao|magoad\w*|traid[ao]|sem chao|luto|"
+    r"arrancaram um pedaco|me acabando|me sinto (\w+ )?(invisivel|um fracasso|uma fracassada|um lixo|"
+    r"inutil|um peso|sozinh\w*)|(parou|pararam) de falar comigo|contas (\w+ )?atrasadas|"
+    r"(ja ta|ja esta|esta|ta) com outr[ao]|completaria)\b")
 
 
 # The classifier alone is not trusted: on 300 everyday prompts its probability reached 0.85

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.support import HELD_OUT, HELD_OUT_3, HELD_OUT_4, SAD_SETS, scores
+from bench.support import HELD_OUT, HELD_OUT_3, HELD_OUT_4, HELD_OUT_5, HELD_OUT_6, SAD_SETS, scores
 from chatbot.support import CRISIS, ORDINARY, SAD, classify, examples, fold, looks_portuguese
 
 
@@ -25,10 +25,13 @@ def test_held_out_messages_crisis_is_found_and_rarely_imagined():
     assert crisis["recall"] >= 0.9 and crisis["precision"] >= 0.9
 
 
-@pytest.mark.parametrize(("path", "recall"), [(HELD_OUT_3, 0.95), (HELD_OUT_4, 0.9)])
+@pytest.mark.parametrize(("path", "recall"), [(HELD_OUT_3, 0.95), (HELD_OUT_4, 0.95), (HELD_OUT_5, 0.95),
+                                              (HELD_OUT_6, 0.95)])
 def test_the_newer_held_out_sets_find_most_warning_signs(path, recall):
     """Written apart from the classifier and measured before being read: heldout3 0.46 at the
-    start of 2026-12-03, 0.86 when first measured; heldout4 0.52, then 0.82 (bench.support)."""
+    start of 2026-12-03, 0.86 when first measured; heldout4 0.52, then 0.82; heldout5 0.68 and
+    heldout6 0.74 at the start of 2026-12-04, heldout6 0.82 with 441 more training messages
+    before its misses were read (bench.support)."""
     result = scores(examples(path))
     crisis = result["classes"][CRISIS]
     assert result["n"] == 150 and crisis["n"] == 50
@@ -45,6 +48,14 @@ def test_the_newer_held_out_sets_find_most_warning_signs(path, recall):
     ("part of me wants to die", CRISIS), ("essa prova vai me matar", ORDINARY),
     ("o show foi de matar", ORDINARY),
     ("everyone would be better off without me", CRISIS),
+    ("planning to overdose on netflix this weekend", ORDINARY),
+    ("my cat loves to jump off the couch", ORDINARY),
+    ("saying goodbye to everyone at the farewell lunch today", ORDINARY),
+    ("escrevi uma carta de despedida pra minha professora que vai se aposentar", ORDINARY),
+    ("honestly kms. not as a joke", CRISIS), ("i ran 5 kms this morning", ORDINARY),
+    ("if nothing changes by friday i'm done", CRISIS),
+    ("se nada mudar até o fim do mês eu paro por aqui", CRISIS),
+    ("i've been saving up my pills for weeks", CRISIS),
 ])
 def test_threats_plans_and_their_idioms(text, label):
     assert classify(text) == label
