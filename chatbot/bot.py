@@ -19,7 +19,7 @@ from chatbot import explanation
 from chatbot.bundle import Bundle, load_bundle
 from chatbot.decoding import CompiledDecoder, DecodeOptions, sampler_noise
 from chatbot.repetition import repeats_a_word
-from chatbot.rerank import PRIOR_PIECES, RerankWeights, source_array, teacher_arrays
+from chatbot.rerank import PRIOR_PIECES, RerankWeights, agreement, source_array, teacher_arrays
 from chatbot.scorer import fit_label
 
 SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
@@ -323,19 +323,21 @@ class Bot:
     # -- relevance: the scorer and its memory ---------------------------------------------------
 
     def fit(self, histories: list[list[str]], replies: list[list[int]],
-            contexts: np.ndarray | None = None) -> np.ndarray | None:
+            contexts: np.ndarray | None = None, vectors: np.ndarray | None = None) -> np.ndarray | None:
         """The scorer's cosine of each (history, reply ids) pair; None without a scorer. Each
-        distinct history is encoded once, unless `contexts` gives each row's vector already."""
+        distinct history is encoded once, unless `contexts` gives each row's vector already;
+        `vectors`, the replies' own, when they are encoded already."""
         if self.scorer is None:
             return None
+        vectors = self.scorer.replies(replies) if vectors is None else vectors
         if contexts is not None:
-            return np.sum(contexts * self.scorer.replies(replies), -1)
+            return np.sum(contexts * vectors, -1)
         keys = [tuple(h) for h in histories]
         unique = list(dict.fromkeys(keys))
         contexts = self.context_vectors([list(k) for k in unique])
         where = {k: i for i, k in enumerate(unique)}
         rows = contexts[[where[k] for k in keys]]
-        return np.sum(rows * self.scorer.replies(replies), -1)
+        return np.sum(rows * vectors, -1)
 
     def context_vectors(self, histories: list[list[str]]) -> np.ndarray:
         cfg = self.scorer.cfg
@@ -432,11 +434,14 @@ class Bot:
             forward, backward = recorded, None
         lengths = np.array([c.keep for c in candidates])
         rows_contexts = None if contexts is None else np.repeat(contexts, n, 0)
-        fit = self.fit(repeated, [c.ids[: c.keep] for c in candidates], rows_contexts)
+        kept = [c.ids[: c.keep] for c in candidates]
+        vectors = self.scorer.replies(kept) if self.scorer is not None and weights.consensus else None
+        fit = self.fit(repeated, kept, rows_contexts, vectors)
         prior = self._prior(candidates, PRIOR_PIECES) if weights.prior else None
         match = np.array([m for _, m in examples])
+        agreed = agreement(vectors, n) if vectors is not None else None
         score = weights.combine(forward, backward, lengths, fit if weights.fit else None, prior,
-                                match if weights.match else None)
+                                match if weights.match else None, agreed)
         unfinished = np.array([not (c.finished and c.keep > 0) for c in candidates], float)
         cheerful = self._cheerful_under_bad_news(sad, candidates, n)
         stutter = np.array([repeats_a_word(self.tokenizer.decode(c.ids[: c.keep]))

@@ -15,7 +15,10 @@ first among 10 validation replies most often (see `train.evaluate.ranking`), and
 rerank.json; terms the bundle has no model for stay at zero. The weight of the example's message
 similarity (rho, `--match`) is not searched: ranking human replies has no example to match, so
 it was chosen by blind judging (docs/benchmarks.md), and the bundle's own value is kept unless
-`--match` gives another. A backward model p(message | reply)
+`--match` gives another. So is the weight of a draft's agreement with the other drafts (kappa,
+`--consensus`): human replies ranked against each other are no drafts of one reply, so it was
+chosen on the drafts' word F1 against the true validation replies and checked blind. A backward
+model p(message | reply)
 is copied into the bundle as backward.keras; both models must share one tokenizer.
 """
 
@@ -115,7 +118,7 @@ def attach_backward(bundle: Path, backward: Path) -> None:
 
 
 def tune(bundle: Path, contexts: int, fixed: dict[str, float] | None = None,
-         borrow_contexts: int = 0, match: float | None = None) -> dict:
+         borrow_contexts: int = 0, match: float | None = None, consensus: float | None = None) -> dict:
     import dataclasses
 
     from chatbot.bot import Bot
@@ -124,9 +127,11 @@ def tune(bundle: Path, contexts: int, fixed: dict[str, float] | None = None,
     pairs = test_pairs(bundle, "valid", contexts, bot.config.context_turns)
     ranks = ranking(bot, pairs)
     weights, hits = best_weights(ranks, fixed)
-    weights = dataclasses.replace(weights, match=bot.weights.match if match is None else match)
+    weights = dataclasses.replace(weights, match=bot.weights.match if match is None else match,
+                                  consensus=bot.weights.consensus if consensus is None else consensus)
     result = {"backward": weights.backward, "length": weights.length, "fit": weights.fit,
-              "prior": weights.prior, "match": weights.match, "contexts": len(pairs),
+              "prior": weights.prior, "match": weights.match, "consensus": weights.consensus,
+              "contexts": len(pairs),
               "valid_hits_at_1": hits_at_1(ranks["forward"]), "valid_hits_at_1_rerank": hits}
     if borrow_contexts and bot.memory is not None:
         bot.weights = weights
@@ -165,17 +170,21 @@ def main(argv: list[str] | None = None) -> int:
                    "choose the borrow margin on (0 = keep the default margin)")
     p.add_argument("--match", type=float, help="rho, the weight of an example's message "
                    "similarity (default: keep the bundle's)")
+    p.add_argument("--consensus", type=float, help="kappa, the weight of a draft's agreement with "
+                   "the other drafts (default: keep the bundle's)")
     args = p.parse_args(argv)
     try:
         if args.match is not None and args.match < 0:
             raise ValueError("--match must not be negative")
+        if args.consensus is not None and args.consensus < 0:
+            raise ValueError("--consensus must not be negative")
         bundle = Path(args.model)
         check_bundle(bundle)
         fixed = parse_fixed(args.fixed)
         if args.backward:
             attach_backward(bundle, Path(args.backward))
-        print(json.dumps(tune(bundle, args.contexts, fixed, args.borrow_contexts, args.match),
-                         indent=2))
+        print(json.dumps(tune(bundle, args.contexts, fixed, args.borrow_contexts, args.match,
+                              args.consensus), indent=2))
     except (BundleError, ValueError, OSError, KeyError) as exc:
         print(f"rerank: error: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ from chatbot.bundle import BACKWARD_FILE, RERANK_FILE, bundle_version
 from chatbot.config import ModelConfig
 from chatbot.decoding import DecodeOptions
 from chatbot.model import build_model
-from chatbot.rerank import RerankWeights
+from chatbot.rerank import RerankWeights, agreement
 
 HISTORY = ["do you have any pets"]
 OPTIONS = DecodeOptions(mode="rerank", candidates=6, seed=11, temperature=1.0, top_p=1.0)
@@ -175,3 +175,36 @@ def test_the_match_term_adds_the_examples_message_similarity(tmp_path):
     assert RerankWeights.load(tmp_path / "old.json").match == 0.0
     weights.save(tmp_path / "new.json")
     assert RerankWeights.load(tmp_path / "new.json") == weights
+
+
+def test_agreement_is_each_drafts_mean_cosine_to_the_others_of_its_group():
+    vectors = np.array([[1, 0], [1, 0], [0, 1], [3, 4], [3, 4], [-3, -4]], np.float32)
+    np.testing.assert_allclose(agreement(vectors, 3), [0.5, 0.5, 0.0, 0.0, 0.0, -1.0], atol=1e-6)
+    np.testing.assert_allclose(agreement(vectors, 1), np.zeros(6))
+    weights = RerankWeights(backward=0.0, length=0.0, consensus=3.0)
+    np.testing.assert_allclose(weights.combine([1.0, 1.0], None, [0, 0], agreement=[0.5, -1.0]), [2.5, -2.0])
+
+
+def test_the_consensus_term_picks_the_draft_the_others_agree_with(tmp_path, tiny_bundle):
+    from chatbot.bot import Candidate
+    from chatbot.bundle import SCORER_FILE
+    from chatbot.config import ScorerConfig
+    from chatbot.scorer import build_scorer
+
+    path = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, path)
+    keras.utils.set_random_seed(4)
+    build_scorer(ScorerConfig(vocab_size=Bot.load(path).tokenizer.vocab_size, embed_dim=8,
+                              units=8, dim=8)).save(path / SCORER_FILE)
+    bot = Bot.load(path)
+    texts = ["i like pizza", "i like pizza a lot", "i really like pizza", "the stock market crashed"]
+    cands = [Candidate(ids, True, len(ids)) for ids in map(bot.tokenizer.encode, texts)]
+    logp = np.zeros((4, 40), np.float32)
+    agreed = agreement(bot.scorer.replies([c.ids for c in cands]), 4)
+    bot.weights = RerankWeights(backward=0.0, length=0.0, consensus=1e6)
+    assert bot._rerank([HISTORY], cands, 4, logp)[0] == [int(np.argmax(agreed))]
+    bot.weights = RerankWeights(backward=0.0, length=0.0, consensus=-1e6)
+    assert bot._rerank([HISTORY], cands, 4, logp)[0] == [int(np.argmin(agreed))]
+    assert len(set(np.round(agreed, 5))) > 1
+    (tmp_path / "old.json").write_text('{"backward": 0.5, "length": 0.5}')
+    assert RerankWeights.load(tmp_path / "old.json").consensus == 0.0

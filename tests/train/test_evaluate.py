@@ -60,17 +60,19 @@ def test_rerank_attaches_the_backward_model_and_writes_weights(reranked, capsys)
     assert weights.backward in (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 
 
-def test_rerank_keeps_the_bundles_match_weight_unless_given_one(reranked, tmp_path, capsys):
+def test_rerank_keeps_the_bundles_match_and_consensus_weights_unless_given(reranked, tmp_path, capsys):
     path = tmp_path / "bundle"
     shutil.copytree(reranked, path)
-    assert rerank_main(["--model", str(path), "--contexts", "20", "--match", "5"]) == 0
-    assert RerankWeights.load(path / RERANK_FILE).match == 5.0
+    assert rerank_main(["--model", str(path), "--contexts", "20", "--match", "5", "--consensus", "7"]) == 0
+    weights = RerankWeights.load(path / RERANK_FILE)
+    assert (weights.match, weights.consensus) == (5.0, 7.0)
     assert rerank_main(["--model", str(path), "--contexts", "20"]) == 0
-    assert RerankWeights.load(path / RERANK_FILE).match == 5.0
+    weights = RerankWeights.load(path / RERANK_FILE)
+    assert (weights.match, weights.consensus) == (5.0, 7.0)
     capsys.readouterr()
-    assert rerank_main(["--model", str(path), "--match", "-1"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err == "rerank: error: --match must not be negative"
+    for flag in ("--match", "--consensus"):
+        assert rerank_main(["--model", str(path), flag, "-1"]) == 2
+        assert capsys.readouterr().err.strip() == f"rerank: error: {flag} must not be negative"
 
 
 def test_rerank_refuses_a_backward_model_with_another_tokenizer(tiny_bundle, tmp_path, capsys):
