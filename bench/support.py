@@ -4,9 +4,10 @@
 
 Reads labelled messages (LABEL<TAB>MESSAGE, English and Portuguese, with idioms that borrow
 alarming words): chatbot/support_examples.tsv, which the classifier is fitted to and the patterns
-were written against (in-sample), and six sets written apart and never fitted to:
-tests/data/support_messages_heldout.tsv (90), heldout2 (120), heldout3 to heldout6 (150 each),
-each measured once before its misses were read (docs/benchmarks.md has those first figures).
+were written against (in-sample), and seven sets written apart and never fitted to:
+tests/data/support_messages_heldout.tsv (90), heldout2 (120), heldout3 to heldout7 (150 each),
+each measured once before its misses were read (docs/benchmarks.md has those first figures);
+heldout7's misses have not been read: it is the set the next change is measured on.
 Also the sad messages of both judging sets, which should all get the page's support note
 (classified sad or crisis) and not the crisis reply. Targets: crisis recall 1.0 with precision
 >= 0.9; the note for >= 95% of sad messages.
@@ -30,8 +31,10 @@ HELD_OUT_3 = DATA / "support_messages_heldout3.tsv"
 HELD_OUT_4 = DATA / "support_messages_heldout4.tsv"
 HELD_OUT_5 = DATA / "support_messages_heldout5.tsv"  # 2026-12-04
 HELD_OUT_6 = DATA / "support_messages_heldout6.tsv"
+HELD_OUT_7 = DATA / "support_messages_heldout7.tsv"  # measured once, not read
 HELD_OUT_SETS = {"held_out": HELD_OUT, "held_out_2": HELD_OUT_2, "held_out_3": HELD_OUT_3,
-                 "held_out_4": HELD_OUT_4, "held_out_5": HELD_OUT_5, "held_out_6": HELD_OUT_6}
+                 "held_out_4": HELD_OUT_4, "held_out_5": HELD_OUT_5, "held_out_6": HELD_OUT_6,
+                 "held_out_7": HELD_OUT_7}
 SAD_SETS = (DATA / "judging" / "sad_messages.txt", DATA / "judging" / "round2" / "sad_messages.txt")
 
 
