@@ -12,7 +12,19 @@ from bench.support import (
     SAD_SETS,
     scores,
 )
-from chatbot.support import CRISIS, ORDINARY, SAD, classify, examples, fold, looks_portuguese
+from chatbot.sentiment import is_bad_news
+from chatbot.support import (
+    CRISIS,
+    ORDINARY,
+    SAD,
+    SAD_AT,
+    SAD_PATTERNS,
+    classify,
+    examples,
+    fold,
+    looks_portuguese,
+    probabilities,
+)
 
 
 @pytest.mark.parametrize(("text", "label"), [
@@ -98,4 +110,16 @@ def test_everyday_plans_are_never_a_crisis(message):
     "they're making cuts at work and i might lose my job", "i moved here and have no friends",
     "our dog ran away last night"])
 def test_quieter_bad_news_is_sad(message):
+    assert classify(message) == SAD
+
+
+@pytest.mark.parametrize("message", [
+    "my best friend just stopped replying to me and i don't know why",
+    "meus amigos fizeram um churrasco e ninguém me chamou",
+    "the credit card debt keeps growing and I can't see a way to pay it down soon"])
+def test_sad_news_no_pattern_finds_is_found_by_the_classifier(message):
+    # Neither SAD_PATTERNS nor VADER calls these bad news; the classifier's sad probability does.
+    assert not SAD_PATTERNS.search(fold(message)) and not is_bad_news(fold(message))
+    odds = probabilities(message)
+    assert abs(sum(odds.values()) - 1.0) < 1e-6 and odds[SAD] >= SAD_AT
     assert classify(message) == SAD
