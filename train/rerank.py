@@ -17,7 +17,8 @@ similarity (rho, `--match`) is not searched: ranking human replies has no exampl
 it was chosen by blind judging (docs/benchmarks.md), and the bundle's own value is kept unless
 `--match` gives another. So is the weight of a draft's agreement with the other drafts (kappa,
 `--consensus`): human replies ranked against each other are no drafts of one reply, so it was
-chosen on the drafts' word F1 against the true validation replies and checked blind. A backward
+chosen on the drafts' word F1 against the true validation replies (`--consensus-contexts 240`
+over CONSENSUS_GRID) and checked blind. A backward
 model p(message | reply)
 is copied into the bundle as backward.keras; both models must share one tokenizer.
 """
@@ -56,6 +57,7 @@ LENGTH_GRID = (-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 FIT_GRID = (0.0, 5.0, 20.0, 80.0, 160.0, 320.0, 640.0, 1280.0, 2560.0, 5120.0)
 PRIOR_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 MARGIN_GRID = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)  # a borrowed reply must fit better
+CONSENSUS_GRID = (0.0, 160.0, 640.0, 2560.0)  # kappa, beside fit and match weights of 640
 
 
 def best_weights(ranks: dict[str, np.ndarray],
@@ -110,6 +112,33 @@ def tune_borrow(bot: Bot, pairs) -> tuple[float, dict]:
     return best_margin(drafts, retrieved, [reply for _, reply in pairs])
 
 
+def tune_consensus(bot: Bot, pairs, grid=CONSENSUS_GRID) -> tuple[float, dict]:
+    """The kappa of `grid` whose Best fit replies share the most words with the true validation
+    replies (mean unigram F1; ties: the smaller kappa); per kappa, that F1 and the replies that
+    differ from kappa 0's. The drafts are the same for every kappa (a seed per context), so only
+    the choice among them moves."""
+    import dataclasses
+
+    from chatbot.options import DecodeOptions
+    from train.metrics import word_f1
+
+    base, table, first = bot.weights, {}, None
+    for kappa in grid:
+        bot.weights = dataclasses.replace(base, consensus=kappa)
+        shown = []
+        for start in range(0, len(pairs), 16):
+            chunk = pairs[start:start + 16]
+            replies = bot.reply_batch([c for c, _ in chunk], DecodeOptions(seed=0),
+                                      seeds=list(range(start, start + len(chunk))))
+            shown += [r.text for r in replies]
+        first = first or shown
+        table[kappa] = {"f1": float(np.mean([word_f1(t, r) for t, (_, r) in zip(shown, pairs)])),
+                        "changed": sum(a != b for a, b in zip(shown, first))}
+    bot.weights = base
+    best = max(sorted(grid), key=lambda k: (round(table[k]["f1"], 12), -k))
+    return best, table
+
+
 def attach_backward(bundle: Path, backward: Path) -> None:
     if sha256_file(bundle / TOKENIZER_FILE) != sha256_file(backward / TOKENIZER_FILE):
         raise BundleError(f"{backward} has another tokenizer than {bundle}; train it with "
@@ -118,7 +147,8 @@ def attach_backward(bundle: Path, backward: Path) -> None:
 
 
 def tune(bundle: Path, contexts: int, fixed: dict[str, float] | None = None,
-         borrow_contexts: int = 0, match: float | None = None, consensus: float | None = None) -> dict:
+         borrow_contexts: int = 0, match: float | None = None, consensus: float | None = None,
+         consensus_contexts: int = 0) -> dict:
     import dataclasses
 
     from chatbot.bot import Bot
@@ -139,6 +169,12 @@ def tune(bundle: Path, contexts: int, fixed: dict[str, float] | None = None,
         weights = dataclasses.replace(weights, borrow_margin=margin)
         result.update(borrow_margin=margin, borrow_contexts=min(borrow_contexts, len(pairs)),
                       borrow_table={str(m): v for m, v in table.items()})
+    if consensus_contexts and consensus is None and bot.scorer is not None:
+        bot.weights = weights
+        kappa, table = tune_consensus(bot, pairs[:consensus_contexts])
+        weights = dataclasses.replace(weights, consensus=kappa)
+        result.update(consensus=kappa, consensus_contexts=min(consensus_contexts, len(pairs)),
+                      consensus_table={str(k): v for k, v in table.items()})
     weights.save(bundle / RERANK_FILE)
     return result
 
@@ -171,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--match", type=float, help="rho, the weight of an example's message "
                    "similarity (default: keep the bundle's)")
     p.add_argument("--consensus", type=float, help="kappa, the weight of a draft's agreement with "
-                   "the other drafts (default: keep the bundle's)")
+                   "the other drafts (default: keep the bundle's, or choose it with "
+                   "--consensus-contexts)")
+    p.add_argument("--consensus-contexts", type=int, default=0, help="validation contexts to choose "
+                   "kappa on, by the word F1 of the Best fit replies (0 = keep the bundle's)")
     args = p.parse_args(argv)
     try:
         if args.match is not None and args.match < 0:
@@ -184,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.backward:
             attach_backward(bundle, Path(args.backward))
         print(json.dumps(tune(bundle, args.contexts, fixed, args.borrow_contexts, args.match,
-                              args.consensus), indent=2))
+                              args.consensus, args.consensus_contexts), indent=2))
     except (BundleError, ValueError, OSError, KeyError) as exc:
         print(f"rerank: error: {exc}", file=sys.stderr)
         return 2

@@ -168,3 +168,23 @@ def test_rerank_chooses_a_borrow_margin_with_a_scorer(scored_bundle, tmp_path, c
     result = json.loads(capsys.readouterr().out)
     assert result["borrow_contexts"] == 6 and str(result["borrow_margin"]) in result["borrow_table"]
     assert RerankWeights.load(path / RERANK_FILE).borrow_margin == result["borrow_margin"]
+
+
+def test_rerank_chooses_kappa_by_the_word_f1_of_the_replies_shown(scored_bundle, tmp_path, capsys):
+    path = tmp_path / "bundle"
+    shutil.copytree(scored_bundle, path)
+    capsys.readouterr()
+    assert rerank_main(["--model", str(path), "--contexts", "20", "--borrow-contexts", "0",
+                        "--consensus-contexts", "6"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    table = result["consensus_table"]
+    assert result["consensus_contexts"] == 6 and set(table) == {"0.0", "160.0", "640.0", "2560.0"}
+    assert table["0.0"]["changed"] == 0
+    best = max(table.values(), key=lambda row: row["f1"])["f1"]
+    assert table[str(result["consensus"])]["f1"] == best
+    assert RerankWeights.load(path / RERANK_FILE).consensus == result["consensus"]
+    # A kappa given on the command line is kept, not searched.
+    assert rerank_main(["--model", str(path), "--contexts", "20", "--borrow-contexts", "0",
+                        "--consensus", "5", "--consensus-contexts", "6"]) == 0
+    assert "consensus_table" not in json.loads(capsys.readouterr().out)
+    assert RerankWeights.load(path / RERANK_FILE).consensus == 5.0
