@@ -435,11 +435,11 @@ class Bot:
         lengths = np.array([c.keep for c in candidates])
         rows_contexts = None if contexts is None else np.repeat(contexts, n, 0)
         kept = [c.ids[: c.keep] for c in candidates]
-        vectors = self.scorer.replies(kept) if self.scorer is not None and weights.consensus else None
+        vectors = self.scorer.replies(kept) if self.scorer is not None else None
         fit = self.fit(repeated, kept, rows_contexts, vectors)
         prior = self._prior(candidates, PRIOR_PIECES) if weights.prior else None
         match = np.array([m for _, m in examples])
-        agreed = agreement(vectors, n) if vectors is not None else None
+        agreed = agreement(vectors, n) if vectors is not None and weights.consensus else None
         score = weights.combine(forward, backward, lengths, fit if weights.fit else None, prior,
                                 match if weights.match else None, agreed)
         unfinished = np.array([not (c.finished and c.keep > 0) for c in candidates], float)

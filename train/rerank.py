@@ -18,9 +18,8 @@ it was chosen by blind judging (docs/benchmarks.md), and the bundle's own value 
 `--match` gives another. So is the weight of a draft's agreement with the other drafts (kappa,
 `--consensus`): human replies ranked against each other are no drafts of one reply, so it was
 chosen on the drafts' word F1 against the true validation replies (`--consensus-contexts 240`
-over CONSENSUS_GRID) and checked blind. A backward
-model p(message | reply)
-is copied into the bundle as backward.keras; both models must share one tokenizer.
+over CONSENSUS_GRID) and checked blind. A backward model p(message | reply) is copied into the
+bundle as backward.keras; both models must share one tokenizer.
 """
 
 from __future__ import annotations

@@ -141,10 +141,9 @@ def test_a_cheerful_candidate_is_passed_over_under_bad_news(tiny_bundle):
     assert rows[0] in (0, 1)
 
 
-def test_large_fit_and_prior_weights_pick_what_those_terms_prefer(tiny_bundle, tmp_path):
-    """With a scorer in the bundle, the candidate of highest fit wins under a huge fit weight;
-    under a huge prior weight, the one the model finds least likely after nothing."""
-    from chatbot.bot import Candidate
+@pytest.fixture()
+def scorer_bot(tiny_bundle, tmp_path):
+    """The tiny bundle with an untrained relevance scorer (and no memory)."""
     from chatbot.bundle import SCORER_FILE
     from chatbot.config import ScorerConfig
     from chatbot.scorer import build_scorer
@@ -154,7 +153,15 @@ def test_large_fit_and_prior_weights_pick_what_those_terms_prefer(tiny_bundle, t
     keras.utils.set_random_seed(4)
     build_scorer(ScorerConfig(vocab_size=Bot.load(path).tokenizer.vocab_size, embed_dim=8,
                               units=8, dim=8)).save(path / SCORER_FILE)
-    bot = Bot.load(path)
+    return Bot.load(path)
+
+
+def test_large_fit_and_prior_weights_pick_what_those_terms_prefer(scorer_bot):
+    """With a scorer in the bundle, the candidate of highest fit wins under a huge fit weight;
+    under a huge prior weight, the one the model finds least likely after nothing."""
+    from chatbot.bot import Candidate
+
+    bot = scorer_bot
     texts = ["i like pizza", "good morning", "i have a cat", "yes"]
     cands = [Candidate(ids, True, len(ids)) for ids in map(bot.tokenizer.encode, texts)]
     logp = np.zeros((4, 40), np.float32)
@@ -185,18 +192,10 @@ def test_agreement_is_each_drafts_mean_cosine_to_the_others_of_its_group():
     np.testing.assert_allclose(weights.combine([1.0, 1.0], None, [0, 0], agreement=[0.5, -1.0]), [2.5, -2.0])
 
 
-def test_the_consensus_term_picks_the_draft_the_others_agree_with(tmp_path, tiny_bundle):
+def test_the_consensus_term_picks_the_draft_the_others_agree_with(scorer_bot, tmp_path):
     from chatbot.bot import Candidate
-    from chatbot.bundle import SCORER_FILE
-    from chatbot.config import ScorerConfig
-    from chatbot.scorer import build_scorer
 
-    path = tmp_path / "bundle"
-    shutil.copytree(tiny_bundle, path)
-    keras.utils.set_random_seed(4)
-    build_scorer(ScorerConfig(vocab_size=Bot.load(path).tokenizer.vocab_size, embed_dim=8,
-                              units=8, dim=8)).save(path / SCORER_FILE)
-    bot = Bot.load(path)
+    bot = scorer_bot
     texts = ["i like pizza", "i like pizza a lot", "i really like pizza", "the stock market crashed"]
     cands = [Candidate(ids, True, len(ids)) for ids in map(bot.tokenizer.encode, texts)]
     logp = np.zeros((4, 40), np.float32)
