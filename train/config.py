@@ -45,6 +45,7 @@ class TrainConfig:
     alpha: float = 0.4  # retrieve and refine: share of pairs whose example is their own reply
     no_exemplar: float = 0.1  # retrieve and refine: share of pairs with no example
     exemplars_from: str = ""  # the bundle whose scorer and memory give examples (default: init_from)
+    recall: int = 0  # extra copies of the pairs whose reply takes up a word of an earlier turn
 
     def validate(self) -> None:
         if self.corpus not in CORPORA:
@@ -69,6 +70,8 @@ class TrainConfig:
             raise ValueError("warmup must be in [0, 1)")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError("ema must be in [0, 1)")
+        if self.recall < 0:
+            raise ValueError("recall must be 0 (off) or a positive number of extra copies")
         if not (0.0 <= self.alpha <= 1.0 and 0.0 <= self.no_exemplar <= 1.0
                 and self.alpha + self.no_exemplar <= 1.0):
             raise ValueError("alpha and no_exemplar must be shares in [0, 1] summing to at most 1")
@@ -119,6 +122,9 @@ HELP = {
     "no_exemplar": "retrieve and refine: share of training pairs shown no example",
     "exemplars_from": "retrieve and refine: the bundle whose scorer and reply memory choose the "
                       "examples (default: --init-from)",
+    "recall": "extra copies of the training pairs whose reply takes up a rare word of an earlier "
+              "turn that the last message lacks, so the decoder learns to read the whole "
+              "conversation (0 = off)",
     "max_exemplar_len": "retrieve and refine: pieces of the example reply the encoder reads "
                         "before the context (0 = no example)",
     "copy": "a copy gate (pointer-generator) that can write words from what the model reads",

@@ -53,12 +53,14 @@ def draws(n: int, recipe: Recipe) -> np.ndarray:
 
 
 def choose(pairs, excluded: list[set[str]], texts: list[str], vectors: np.ndarray,
-           contexts: np.ndarray, golds: np.ndarray, recipe: Recipe) -> list[str | None]:
+           contexts: np.ndarray, golds: np.ndarray, recipe: Recipe, bonus=None) -> list[str | None]:
     """The example of each (context, reply) pair.
 
     `texts`/`vectors`: the reply memory (unit rows); `contexts`/`golds`: the scorer's vectors of
     each pair's context and true reply; `excluded[i]`: keys (`chatbot.reply_memory.text_key`) of replies pair
-    i may not see (its conversation's turns).
+    i may not see (its conversation's turns). `bonus(rows)`, if given, is added to the fit of
+    every memory reply for those pairs (rows, N) before the top `k` are taken, so the examples
+    are drawn from the replies serving would retrieve (its message match).
     """
     kind = draws(len(pairs), recipe)
     memory_keys = [text_key(t) for t in texts]
@@ -68,6 +70,8 @@ def choose(pairs, excluded: list[set[str]], texts: list[str], vectors: np.ndarra
     for start in range(0, len(wanted), CHUNK):
         rows = wanted[start:start + CHUNK]
         scores = contexts[rows] @ vectors.T
+        if bonus is not None:
+            scores += bonus(rows)
         top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
         order = np.argsort(-np.take_along_axis(scores, top, 1), axis=1)
         top = np.take_along_axis(top, order, 1)
@@ -82,13 +86,21 @@ def choose(pairs, excluded: list[set[str]], texts: list[str], vectors: np.ndarra
 
 
 def exemplars_for(bot, pairs, of_pair: dict, keys: dict, recipe: Recipe) -> list[str | None]:
-    """`choose` with the scorer and memory of a `chatbot.bot.Bot`; a pair whose conversation is
-    unknown excludes only its own turns."""
+    """`choose` with the scorer and memory of a `chatbot.bot.Bot`, retrieving as it serves (the
+    scorer's fit plus its weighted message match); a pair whose conversation is unknown excludes
+    only its own turns."""
     contexts = bot.context_vectors([list(c) for c, _ in pairs])
     golds = bot.scorer.replies([bot.tokenizer.encode(r) for _, r in pairs])
     excluded = []
     for context, reply in pairs:
         conv = of_pair.get((tuple(context), reply))
         excluded.append(keys[conv] if conv is not None else {text_key(t) for t in (*context, reply)})
+    bonus = None
+    if bot.matcher is not None:
+        weight = bot.weights.match / (bot.weights.fit or 1.0)
+
+        def bonus(rows):
+            return weight * bot.matcher.similarities([pairs[r][0][-1] for r in rows])
+
     memory = bot.memory
-    return choose(pairs, excluded, memory.texts, memory.vectors, contexts, golds, recipe)
+    return choose(pairs, excluded, memory.texts, memory.vectors, contexts, golds, recipe, bonus)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,6 +101,34 @@ def drop_generic(pairs, max_entropy: float):
     """Pairs whose reply's entropy (see `reply_entropy`) is at most `max_entropy`."""
     entropy = reply_entropy(pairs)
     return [(c, r) for c, r in pairs if entropy[text_key(r)] <= max_entropy]
+
+
+WORD = re.compile(r"[a-z']+")
+RARE = 0.002  # a word in fewer than this share of the replies names a topic, not a habit of speech
+
+
+def recalling(pairs) -> list[tuple[list[str], str]]:
+    """The pairs whose reply takes up a rare word of an earlier turn that the last message lacks
+    ("do you have any other family in america?" after "i am from america" two turns back).
+
+    About one pair in ten; they are what teaches a decoder to read past the last message, and
+    what a visitor's "what's my name?" needs. Words of four letters or more only.
+    """
+    n = len(pairs)
+    counts: Counter = Counter()
+    for _, reply in pairs:
+        counts.update(set(WORD.findall(reply.lower())))
+
+    def topic_words(text: str) -> set[str]:
+        return {w for w in WORD.findall(text.lower()) if len(w) > 3 and counts[w] < RARE * n}
+
+    out = []
+    for context, reply in pairs:
+        if len(context) > 1:
+            earlier = set().union(*(topic_words(turn) for turn in context[:-1]))
+            if (topic_words(reply) & earlier) - topic_words(context[-1]):
+                out.append((context, reply))
+    return out
 
 
 def backward_pairs(pairs):

@@ -52,7 +52,7 @@ def log(message: str) -> None:
 
 def load_pairs(train_cfg: TrainConfig, model_cfg: ModelConfig):
     """Corpus -> {split: [(context, reply)]} and the manifest describing it."""
-    from train.pairs import backward_pairs, corpus_pairs, drop_generic
+    from train.pairs import backward_pairs, corpus_pairs, drop_generic, recalling
 
     def no_thumbs_down(conv) -> bool:
         return not any(t.rating == -1 for t in conv.turns)
@@ -66,6 +66,11 @@ def load_pairs(train_cfg: TrainConfig, model_cfg: ModelConfig):
         log(f"dropped {len(pairs['train']) - len(kept)} training pairs whose reply follows many "
             f"different messages (entropy > {train_cfg.max_entropy} nats)")
         pairs["train"] = kept
+    if train_cfg.recall and train_cfg.direction == "forward":
+        extra = recalling(pairs["train"])
+        log(f"{len(extra)} training pairs take up a word of an earlier turn; each is seen "
+            f"{train_cfg.recall} more time(s)")
+        pairs["train"] = pairs["train"] + extra * train_cfg.recall
     if train_cfg.direction == "backward":
         pairs = {name: backward_pairs(part) for name, part in pairs.items()}
     if train_cfg.init_from and train_cfg.base_mix > 0 and train_cfg.corpus != "chitchat":

@@ -35,6 +35,22 @@ def test_a_retrieved_example_is_the_one_closest_to_the_true_reply_and_never_its_
     assert got == ["my own reply"]  # allowed when not excluded
 
 
+def test_a_bonus_brings_the_replies_serving_would_retrieve_into_the_candidates():
+    texts = ["i love hiking", "i like pizza", "pizza with pineapple"]
+    vectors = unit([1, 0, 0], [0, 1, 0], [0, 0.8, 0.6])
+    context = unit([1, 0.2, 0])  # by fit alone the top one is hiking
+    gold = unit([0, 0.6, 0.8])  # closest to the pineapple reply
+    pairs = [(["do you like pizza?"], "pineapple on pizza")]
+    recipe = Recipe(alpha=0.0, none_share=0.0, k=1)
+    assert choose(pairs, [set()], texts, vectors, context, gold, recipe) == ["i love hiking"]
+
+    def bonus(rows):  # the message match of serving: pizza replies followed pizza messages
+        return np.array([[0.0, 0.0, 2.0]] * len(rows), np.float32)
+
+    got = choose(pairs, [set()], texts, vectors, context, gold, recipe, bonus)
+    assert got == ["pizza with pineapple"]
+
+
 def test_alpha_pairs_read_their_own_reply_and_none_pairs_nothing():
     texts, vectors = ["a b c", "d e f"], unit([1, 0], [0, 1])
     pairs = [(["x"], f"reply {i}") for i in range(200)]

@@ -15,6 +15,7 @@ from train.pairs import (
     backward_pairs,
     drop_generic,
     make_pairs,
+    recalling,
     reply_entropy,
     split_conversations,
     split_of,
@@ -152,3 +153,12 @@ def test_replies_that_follow_many_messages_are_dropped():
 
 def test_backward_pairs_swap_the_reply_and_the_message_it_answers():
     assert backward_pairs([(["a", "b"], "c")]) == [(["c"], "b")]
+
+
+def test_recalling_keeps_replies_that_take_up_a_word_from_before_the_last_message():
+    filler = [(["hello"], f"plain answer number {i}") for i in range(3000)]
+    remembers = (["i am from portugal", "nice, how is it?", "sunny"], "do you miss portugal?")
+    echoes = (["i am from portugal", "nice", "portugal is sunny"], "is portugal sunny?")
+    one_turn = (["i am from portugal"], "portugal is far")
+    got = recalling([*filler, remembers, echoes, one_turn])
+    assert got == [remembers]  # not when the last message says it too, nor with one turn
