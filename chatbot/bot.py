@@ -153,10 +153,8 @@ class Bot:
         the examples are chosen the way Best fit chooses among their drafts; under bad news
         (`sad`) the kind replies first."""
         contexts = self.context_vectors(histories) if contexts is None else contexts
-        bonus = similar = None
-        if self.matcher is not None:
-            similar = self.matcher.similarities([h[-1] if h else "" for h in histories])
-            bonus = self.weights.match / (self.weights.fit or 1.0) * similar
+        similar = self.message_similarities(histories)
+        bonus = None if similar is None else self.match_weight() * similar
         if sad is not None and any(sad) and self.kind is not None:
             kind = KIND_FIRST * np.asarray(sad, np.float32)[:, None] * self.kind[None, :]
             bonus = kind if bonus is None else bonus + kind
@@ -164,6 +162,17 @@ class Bot:
         if similar is None:
             return index, np.zeros(index.shape, np.float32)
         return index, np.take_along_axis(similar, index, 1)
+
+    def message_similarities(self, histories: list[list[str]]) -> np.ndarray | None:
+        """(B, N) how alike each history's last message is to the message each memory reply
+        followed; None without a message index."""
+        if self.matcher is None:
+            return None
+        return self.matcher.similarities([h[-1] if h else "" for h in histories])
+
+    def match_weight(self) -> float:
+        """The message match's weight on the scale of the scorer's cosine, as retrieval adds it."""
+        return self.weights.match / (self.weights.fit or 1.0)
 
     @staticmethod
     def _bad_news(histories: list[list[str]]) -> list[bool]:

@@ -97,10 +97,8 @@ def exemplars_for(bot, pairs, of_pair: dict, keys: dict, recipe: Recipe) -> list
         excluded.append(keys[conv] if conv is not None else {text_key(t) for t in (*context, reply)})
     bonus = None
     if bot.matcher is not None:
-        weight = bot.weights.match / (bot.weights.fit or 1.0)
-
         def bonus(rows):
-            return weight * bot.matcher.similarities([pairs[r][0][-1] for r in rows])
+            return bot.match_weight() * bot.message_similarities([list(pairs[r][0]) for r in rows])
 
     memory = bot.memory
     return choose(pairs, excluded, memory.texts, memory.vectors, contexts, golds, recipe, bonus)

@@ -111,7 +111,7 @@ def recalling(pairs) -> list[tuple[list[str], str]]:
     """The pairs whose reply takes up a rare word of an earlier turn that the last message lacks
     ("do you have any other family in america?" after "i am from america" two turns back).
 
-    About one pair in ten; they are what teaches a decoder to read past the last message, and
+    About 8% of chitchat's training pairs; they are what teaches a decoder to read past the last message, and
     what a visitor's "what's my name?" needs. Words of four letters or more only.
     """
     n = len(pairs)
